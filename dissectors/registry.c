@@ -1,0 +1,29 @@
+/* The registry: every dissector, in the order their probes are tried when
+ * no port hint decides.  Adding a protocol is one file and one line here. */
+#include <string.h>
+
+#include "portolan/dissector.h"
+
+extern const struct dissector dns_dissector;
+
+const struct dissector *const dissector_registry[] = {
+	&dns_dissector,
+};
+
+const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];
+
+const struct dissector *dissector_by_name(const char *name)
+{
+	for (size_t i = 0; i < dissector_count; i++)
+		if (strcmp(dissector_registry[i]->name, name) == 0)
+			return dissector_registry[i];
+	return NULL;
+}
+
+const char *value_name_lookup(const struct value_name *table, unsigned v)
+{
+	for (; table->name; table++)
+		if (table->value == v)
+			return table->name;
+	return NULL;
+}

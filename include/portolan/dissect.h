@@ -1,0 +1,56 @@
+/* The core side of the dissector interface: choosing a flow's dissector
+ * (decode-as, port hint, payload probes) and handing it datagrams, stream
+ * bytes, gaps and the end of the flow. */
+#ifndef PORTOLAN_DISSECT_H
+#define PORTOLAN_DISSECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portolan/counters.h"
+#include "portolan/dissector.h"
+#include "portolan/flow.h"
+
+#define DECODE_AS_MAX 32
+
+struct decode_as {
+	uint16_t port;
+	const struct dissector *dissector;
+};
+
+struct dissect_config {
+	size_t probe_bytes;        /* bytes kept per direction while probing: 2048 */
+	unsigned probe_packets;    /* payloads per direction before giving up: 4 */
+	size_t pending_cap;        /* unconsumed bytes kept per direction: 256 KiB */
+	bool show_credentials;
+	struct decode_as decode_as[DECODE_AS_MAX];
+	size_t n_decode_as;
+};
+
+struct dissect_ctx {
+	struct dissect_config cfg;
+	struct counters *counters;
+};
+
+void dissect_config_default(struct dissect_config *cfg);
+
+/* A whole datagram sent by side dir. */
+void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                      const uint8_t *data, size_t len);
+/* The next in-order bytes of direction dir of a stream. */
+void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                    const uint8_t *data, size_t len);
+/* missing bytes of direction dir were lost. */
+void dissect_gap(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                 size_t missing);
+/* The flow ends: finishes classification and calls on_end. */
+void dissect_end(struct dissect_ctx *c, struct flow *f, usec_t now);
+/* Frees the dissector state and buffers. */
+void dissect_release(struct flow *f);
+
+/* The record's `protocol` and `detected_by` ("payload", "port" or NULL). */
+const char *dissect_protocol(const struct flow *f);
+const char *dissect_detected_by(const struct flow *f);
+
+#endif

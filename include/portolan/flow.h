@@ -1,0 +1,179 @@
+/* The flow table: one bidirectional entry per 5-tuple.
+ *
+ * A flow knows its client and server (see direction_basis), its per-side
+ * counters, Zeek's endpoint states and history letters, which dissector owns
+ * it, and when it should end.  Flows live on one of a few LRU lists, one per
+ * timeout class, so expiring idle flows only ever looks at the oldest entry
+ * of each list.
+ */
+#ifndef PORTOLAN_FLOW_H
+#define PORTOLAN_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portolan/decode.h"
+#include "portolan/dissector.h"
+#include "portolan/types.h"
+
+/* Zeek's TCP endpoint states (TCP_Endpoint.h), and UDP's two. */
+enum endpoint_state {
+	EP_INACTIVE = 0,
+	EP_SYN_SENT,
+	EP_SYN_ACK_SENT,
+	EP_PARTIAL,
+	EP_ESTABLISHED,
+	EP_CLOSED,
+	EP_RESET,
+	EP_UDP_ACTIVE, /* UDP: this side sent a datagram */
+};
+
+enum direction_basis { BASIS_HANDSHAKE = 0, BASIS_PORT, BASIS_FIRST_PACKET };
+
+enum detected_by { DETECTED_NONE = 0, DETECTED_PAYLOAD, DETECTED_PORT };
+
+/* Which LRU list (timeout class) a flow is on. */
+enum flow_class {
+	FLOW_CLASS_TCP_OPENING = 0, /* TCP, not established: short timeout */
+	FLOW_CLASS_TCP_ESTABLISHED,
+	FLOW_CLASS_UDP,
+	FLOW_CLASS_CLOSING,         /* closed or reset: waits the close delay */
+	FLOW_CLASS_COUNT
+};
+
+#define HISTORY_MAX 32
+
+/* Zeek's per-endpoint sequence bookkeeping, relative to the endpoint's
+ * initial sequence number (a partial flow pretends its SYN was just before
+ * the first byte seen, as Zeek does). */
+struct tcp_endpoint {
+	uint8_t state, prev_state;
+	bool seq_init;
+	uint8_t fin_count;
+	uint32_t start_seq;  /* absolute ISN */
+	uint32_t last_seq;   /* absolute: one past the highest sequence sent */
+	uint32_t ack_seq;    /* absolute: highest ack the peer sent for our data */
+	uint64_t last_rel;   /* last_seq relative to start, 64-bit (wraps folded in) */
+	uint64_t ack_rel;    /* ack_seq relative to start */
+	bool ack_seen;
+	uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+	uint32_t rxmit_count, rxmit_thresh;
+	uint32_t zero_win_count, zero_win_thresh;
+	uint32_t gap_count, gap_thresh;
+	uint8_t window_scale;
+};
+
+struct flow_stream; /* reassembly state of one direction */
+struct byte_buffer; /* bytes a dissector has not consumed yet, or probe bytes */
+
+struct flow {
+	struct flow *hash_next;
+	struct flow *lru_prev, *lru_next;
+	uint32_t hash;
+	uint8_t lru_class;
+
+	uint8_t ip_version;
+	uint8_t proto; /* TRANSPORT_TCP or TRANSPORT_UDP */
+	uint8_t direction_basis;
+	bool flipped;  /* the first packet came from the server: '^' */
+	bool ended;    /* closed: waiting only for the close delay */
+	struct ip_addr addr[2]; /* [DIR_CLIENT], [DIR_SERVER] */
+	uint16_t port[2];
+
+	uint64_t serial; /* order of creation, for the uid */
+	usec_t ts_first, ts_last;
+	uint64_t packets[2];
+	uint64_t payload_bytes[2]; /* as captured: UDP's bytes, TCP's upper bound */
+
+	struct tcp_endpoint ep[2];
+	usec_t syn_ts, synack_ts;
+	int64_t handshake_rtt_us; /* -1 when unknown */
+
+	char history[HISTORY_MAX + 1];
+	uint8_t history_len;
+	uint32_t history_seen; /* one bit per letter and side already recorded */
+
+	bool has_mac;
+	uint8_t mac[2][6]; /* by sending side */
+	uint8_t n_vlans;
+	uint16_t vlans[2];
+
+	uint32_t alerts; /* bit per enum alert */
+	uint64_t missed_bytes[2];
+	bool snap_truncated;
+
+	/* classification and the owning dissector */
+	const struct dissector *dissector;
+	void *dstate;
+	uint8_t detected_by;
+	uint8_t classify_done; /* bit per direction that has been probed to the end */
+	bool forced;           /* -d PORT=PROTO */
+	struct byte_buffer *pending[2];
+	uint8_t probes[2]; /* payloads probed per direction without a verdict */
+	struct flow_stream *stream[2];
+};
+
+_Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");
+
+struct flow_config {
+	size_t max_flows;          /* default 262144 */
+	usec_t tcp_opening_timeout;/* 30 s */
+	usec_t tcp_established_timeout; /* 5 min */
+	usec_t udp_timeout;        /* 60 s */
+	usec_t close_delay;        /* 5 s after FIN/RST closes, as Zeek's tcp_close_delay */
+};
+void flow_config_default(struct flow_config *cfg);
+
+struct flow_table;
+
+/* Called for each flow that ends (timeout, close, eviction or flush), just
+ * before it is freed. */
+enum flow_end_reason { END_IDLE = 0, END_CLOSED, END_EVICTED, END_FLUSH, END_REUSED };
+typedef void (*flow_end_fn)(struct flow *f, enum flow_end_reason why, void *ctx);
+
+struct flow_table *flow_table_new(const struct flow_config *cfg, flow_end_fn on_end, void *ctx);
+void flow_table_free(struct flow_table *t);
+
+/* Finds the flow of packet p, creating it if needed (and evicting when at
+ * the cap).  *dir says which side sent p.  NULL only when memory fails. */
+struct flow *flow_lookup(struct flow_table *t, const struct packet *p, enum direction *dir,
+                         bool *created);
+
+/* Updates counters, states and history for p sent by side dir, and moves
+ * the flow to the right timeout list. */
+void flow_update(struct flow_table *t, struct flow *f, const struct packet *p, enum direction dir);
+
+/* Ends flows whose timeout passed at packet time now. */
+void flow_table_expire(struct flow_table *t, usec_t now);
+/* Ends every flow (end of input or shutdown). */
+void flow_table_flush(struct flow_table *t);
+/* Ends one flow now (e.g. a dissector saw it end). */
+void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason why);
+
+struct flow_table_stats {
+	uint64_t created, ended, evicted, active, max_active;
+	uint64_t ended_by[5];
+};
+const struct flow_table_stats *flow_table_stats(const struct flow_table *t);
+
+/* Zeek's CheckHistory: records a history letter (given in upper case; the
+ * server's is written in lower case) the first time it happens in that
+ * direction.  Returns true when it had been recorded already. */
+bool flow_history_check(struct flow *f, enum direction dir, char letter);
+/* Appends the letter unconditionally (Zeek's AddHistory). */
+void flow_history_add(struct flow *f, enum direction dir, char letter);
+/* Zeek's ScaledHistoryEntry: adds the letter when count reaches 1, 10,
+ * 100... */
+void flow_history_scaled(struct flow *f, enum direction dir, char letter, uint32_t *count,
+                         uint32_t *thresh);
+
+/* Zeek's conn_state for the flow as it stands. */
+const char *flow_conn_state(const struct flow *f);
+/* Payload bytes sent by side dir: by sequence space for TCP. */
+uint64_t flow_bytes(const struct flow *f, enum direction dir);
+
+/* Zeek's TCP endpoint state machine and history (tcp_state.c). */
+void tcp_state_update(struct flow *f, enum direction dir, const struct packet *p);
+
+#endif

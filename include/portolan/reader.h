@@ -1,0 +1,191 @@
+/* Bounds-checked reading of untrusted bytes.
+ *
+ * Every byte that came from the wire is read through a struct reader.  A read
+ * past the end sets a sticky error flag and returns zero, so a parser reads a
+ * whole structure and checks rd_ok() once at the end instead of after every
+ * field (the idea behind tcpdump's GET_ macros and Wireshark's tvb).
+ */
+#ifndef PORTOLAN_READER_H
+#define PORTOLAN_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct reader {
+	const uint8_t *data;
+	size_t len;
+	size_t off;
+	bool err;
+};
+
+static inline struct reader rd_init(const void *data, size_t len)
+{
+	struct reader r = {(const uint8_t *)data, data ? len : 0, 0, false};
+	return r;
+}
+
+static inline bool rd_ok(const struct reader *r) { return !r->err; }
+static inline size_t rd_remaining(const struct reader *r) { return r->len - r->off; }
+static inline size_t rd_offset(const struct reader *r) { return r->off; }
+static inline size_t rd_length(const struct reader *r) { return r->len; }
+
+/* True when n more bytes can be read; sets nothing. */
+static inline bool rd_has(const struct reader *r, size_t n)
+{
+	return !r->err && n <= r->len - r->off;
+}
+
+/* Marks the reader failed; all later reads return zero. */
+static inline void rd_fail(struct reader *r) { r->err = true; }
+
+static inline bool rd_need(struct reader *r, size_t n)
+{
+	if (rd_has(r, n))
+		return true;
+	r->err = true;
+	return false;
+}
+
+static inline uint8_t rd_u8(struct reader *r)
+{
+	if (!rd_need(r, 1))
+		return 0;
+	return r->data[r->off++];
+}
+
+static inline uint16_t rd_be16(struct reader *r)
+{
+	if (!rd_need(r, 2))
+		return 0;
+	const uint8_t *p = r->data + r->off;
+	r->off += 2;
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd_be24(struct reader *r)
+{
+	if (!rd_need(r, 3))
+		return 0;
+	const uint8_t *p = r->data + r->off;
+	r->off += 3;
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t rd_be32(struct reader *r)
+{
+	if (!rd_need(r, 4))
+		return 0;
+	const uint8_t *p = r->data + r->off;
+	r->off += 4;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t rd_be64(struct reader *r)
+{
+	uint64_t hi = rd_be32(r);
+	return hi << 32 | rd_be32(r);
+}
+
+static inline uint16_t rd_le16(struct reader *r)
+{
+	if (!rd_need(r, 2))
+		return 0;
+	const uint8_t *p = r->data + r->off;
+	r->off += 2;
+	return (uint16_t)(p[1] << 8 | p[0]);
+}
+
+static inline uint32_t rd_le32(struct reader *r)
+{
+	if (!rd_need(r, 4))
+		return 0;
+	const uint8_t *p = r->data + r->off;
+	r->off += 4;
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline uint64_t rd_le64(struct reader *r)
+{
+	uint64_t lo = rd_le32(r);
+	return (uint64_t)rd_le32(r) << 32 | lo;
+}
+
+static inline void rd_skip(struct reader *r, size_t n)
+{
+	if (rd_need(r, n))
+		r->off += n;
+}
+
+/* Copies n bytes out; on a short read dst is zero-filled. */
+static inline void rd_copy(struct reader *r, void *dst, size_t n)
+{
+	if (!rd_need(r, n)) {
+		memset(dst, 0, n);
+		return;
+	}
+	memcpy(dst, r->data + r->off, n);
+	r->off += n;
+}
+
+/* Borrows n bytes in place (zero copy); NULL on a short read. */
+static inline const uint8_t *rd_take(struct reader *r, size_t n)
+{
+	if (!rd_need(r, n))
+		return NULL;
+	const uint8_t *p = r->data + r->off;
+	r->off += n;
+	return p;
+}
+
+/* A reader over the next n bytes, and the parent moves past them.  A short
+ * parent gives a failed, empty sub-reader and fails the parent too. */
+static inline struct reader rd_sub(struct reader *r, size_t n)
+{
+	const uint8_t *p = rd_take(r, n);
+	struct reader s = rd_init(p, p ? n : 0);
+	s.err = (p == NULL);
+	return s;
+}
+
+/* The rest of the reader as a sub-reader; the parent is consumed. */
+static inline struct reader rd_rest(struct reader *r)
+{
+	return rd_sub(r, r->err ? 0 : rd_remaining(r));
+}
+
+/* Peeks at the byte at offset ahead of the cursor without moving or failing;
+ * returns -1 when it is not there. */
+static inline int rd_peek(const struct reader *r, size_t ahead)
+{
+	if (r->err || ahead >= r->len - r->off)
+		return -1;
+	return r->data[r->off + ahead];
+}
+
+/* Moves to an absolute offset (e.g. a DNS compression pointer). */
+static inline void rd_seek(struct reader *r, size_t off)
+{
+	if (off > r->len)
+		r->err = true;
+	else
+		r->off = off;
+}
+
+/* True when the next bytes equal s (n bytes); never fails the reader. */
+static inline bool rd_starts_with(const struct reader *r, const void *s, size_t n)
+{
+	return rd_has(r, n) && memcmp(r->data + r->off, s, n) == 0;
+}
+
+/* Offset (from the cursor) of the first byte c, or -1.  Never fails. */
+static inline long rd_find(const struct reader *r, uint8_t c)
+{
+	if (r->err)
+		return -1;
+	const void *p = memchr(r->data + r->off, c, r->len - r->off);
+	return p ? (long)((const uint8_t *)p - (r->data + r->off)) : -1;
+}
+
+#endif

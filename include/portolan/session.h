@@ -1,0 +1,59 @@
+/* What a dissector may ask of the session it is dissecting.
+ *
+ * The struct is opaque to dissectors: they learn about the flow and report
+ * findings only through these calls, so the core can change its flow layout
+ * freely.
+ */
+#ifndef PORTOLAN_SESSION_H
+#define PORTOLAN_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "portolan/types.h"
+
+struct session;
+
+/* Alerts a record can carry (../shared/SESSION-SCHEMA.md, "Alerts"). */
+enum alert {
+	ALERT_CLEARTEXT_CREDENTIALS = 0,
+	ALERT_INSECURE_PROTOCOL,
+	ALERT_NTP_CONTROL_QUERY,
+	ALERT_DEPRECATED_VERSION,
+	ALERT_WEAK_SECURITY,
+	ALERT_NON_STANDARD_PORT,
+	ALERT_MALFORMED,
+	ALERT_TRUNCATED,
+	ALERT_GAP,
+	ALERT_COUNT
+};
+const char *alert_name(enum alert a);
+
+void session_alert(struct session *s, enum alert a);
+
+/* Increments a named run-wide counter, e.g. "dns.too_many_queries".  The
+ * name must be a string literal (it is kept by pointer). */
+void session_count(struct session *s, const char *counter);
+
+/* Time of the packet being processed. */
+usec_t session_now(const struct session *s);
+
+/* The endpoints: side DIR_CLIENT is the client. */
+const struct ip_addr *session_addr(const struct session *s, enum direction side);
+uint16_t session_port(const struct session *s, enum direction side);
+bool session_is_tcp(const struct session *s);
+
+/* Whether credentials may be shown (--show-credentials). */
+bool session_show_credentials(const struct session *s);
+
+/* A session attached to no flow table, for unit tests and fuzzers: alerts
+ * and counters are kept on it and can be read back. */
+struct session *session_detached_new(bool tcp, const struct ip_addr *client, uint16_t client_port,
+                                     const struct ip_addr *server, uint16_t server_port);
+void session_detached_free(struct session *s);
+void session_set_now(struct session *s, usec_t now);
+bool session_has_alert(const struct session *s, enum alert a);
+/* How often a named counter was incremented on this session. */
+uint64_t session_counter_value(const struct session *s, const char *counter);
+
+#endif

@@ -1,0 +1,37 @@
+/* Small shared types: addresses, directions and time. */
+#ifndef PORTOLAN_TYPES_H
+#define PORTOLAN_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Which side sent the bytes: the client (the side that opened the session)
+ * or the server. */
+enum direction { DIR_CLIENT = 0, DIR_SERVER = 1 };
+
+static inline enum direction dir_other(enum direction d)
+{
+	return d == DIR_CLIENT ? DIR_SERVER : DIR_CLIENT;
+}
+
+/* An IPv4 or IPv6 address; IPv4 uses the first four bytes, the rest zero. */
+struct ip_addr {
+	uint8_t version; /* 4 or 6 */
+	uint8_t b[16];
+};
+
+#define IP_ADDR_STRLEN 46
+/* Renders the address as text (inet_ntop); returns buf. */
+char *ip_addr_format(const struct ip_addr *a, char *buf, size_t n);
+int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b);
+
+/* Packet time: microseconds since the epoch. */
+typedef uint64_t usec_t;
+#define USEC_PER_SEC 1000000ULL
+
+enum transport { TRANSPORT_TCP = 6, TRANSPORT_UDP = 17 };
+#define TRANSPORT_BIT_TCP 1u
+#define TRANSPORT_BIT_UDP 2u
+
+#endif

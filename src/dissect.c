@@ -1,0 +1,337 @@
+/* Choosing a flow's dissector and feeding it (portolan/dissect.h).
+ *
+ * Classification is by payload first and port second, with the tie rule of
+ * the session schema: when several dissectors would accept the bytes (DNS,
+ * mDNS and LLMNR share a format; FTP and SMTP both greet with 220), the one
+ * registered for the port wins, and payload only overrides a port whose own
+ * dissector rejects the bytes.  Once a dissector claims a flow it stays.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "portolan/dissect.h"
+#include "portolan/ports.h"
+#include "portolan/session_internal.h"
+
+struct byte_buffer {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+/* How many times a dissector that keeps returning 0-but-not-all is called
+ * again on the same bytes before the core stops asking. */
+#define MAX_REDELIVERIES 64
+
+void dissect_config_default(struct dissect_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->probe_bytes = 2048;
+	cfg->probe_packets = 4;
+	cfg->pending_cap = 256 * 1024;
+}
+
+static struct session make_session(struct dissect_ctx *c, struct flow *f, usec_t now)
+{
+	struct session s = {f, c->counters, now, c->cfg.show_credentials, false};
+	return s;
+}
+
+/* ---- byte buffers ---- */
+
+static bool buffer_append(struct byte_buffer **bp, const uint8_t *data, size_t len, size_t cap)
+{
+	struct byte_buffer *b = *bp;
+	if (!b) {
+		b = calloc(1, sizeof *b);
+		if (!b)
+			return false;
+		*bp = b;
+	}
+	if (b->len + len > cap)
+		return false;
+	if (b->len + len > b->cap) {
+		size_t ncap = b->cap ? b->cap : 512;
+		while (ncap < b->len + len)
+			ncap *= 2;
+		if (ncap > cap)
+			ncap = cap;
+		uint8_t *nd = realloc(b->data, ncap);
+		if (!nd)
+			return false;
+		b->data = nd;
+		b->cap = ncap;
+	}
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return true;
+}
+
+static void buffer_consume(struct byte_buffer *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+static void buffer_free(struct byte_buffer **bp)
+{
+	if (*bp) {
+		free((*bp)->data);
+		free(*bp);
+		*bp = NULL;
+	}
+}
+
+/* ---- choosing the dissector ---- */
+
+static bool handles_transport(const struct dissector *d, const struct flow *f)
+{
+	unsigned bit = f->proto == TRANSPORT_TCP ? TRANSPORT_BIT_TCP : TRANSPORT_BIT_UDP;
+	return (d->transports & bit) != 0;
+}
+
+static bool registered_on(const struct dissector *d, uint16_t port)
+{
+	for (const uint16_t *p = d->ports; p && *p; p++)
+		if (*p == port)
+			return true;
+	return false;
+}
+
+static const struct dissector *decode_as(const struct dissect_ctx *c, const struct flow *f)
+{
+	for (size_t i = 0; i < c->cfg.n_decode_as; i++) {
+		const struct decode_as *da = &c->cfg.decode_as[i];
+		if ((da->port == f->port[DIR_SERVER] || da->port == f->port[DIR_CLIENT]) &&
+		    handles_transport(da->dissector, f))
+			return da->dissector;
+	}
+	return NULL;
+}
+
+static void pin(struct dissect_ctx *c, struct flow *f, const struct dissector *d, uint8_t how)
+{
+	f->dstate = d->state_size ? calloc(1, d->state_size) : NULL;
+	if (d->state_size && !f->dstate) {
+		counters_add(c->counters, "dissect.out_of_memory", 1);
+		return;
+	}
+	f->dissector = d;
+	f->detected_by = how;
+}
+
+/* Probes the dissectors registered on the flow's ports (server port first),
+ * then all the others.  Returns the one that said yes; sets *wait when a
+ * dissector that ranks before any yes asked for more bytes. */
+static const struct dissector *probe_all(const struct flow *f, struct reader r,
+                                         enum direction dir, bool datagram, bool *wait)
+{
+	const uint16_t order[2] = {f->port[DIR_SERVER], f->port[DIR_CLIENT]};
+	*wait = false;
+
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < dissector_count; i++) {
+			const struct dissector *d = dissector_registry[i];
+			bool on_port = pass < 2 ? registered_on(d, order[pass])
+			                        : !registered_on(d, order[0]) &&
+			                                  !registered_on(d, order[1]);
+			if (!on_port || !handles_transport(d, f) || !d->probe)
+				continue;
+			enum verdict v = d->probe(r, dir);
+			if (v == VERDICT_YES)
+				return d;
+			if (v == VERDICT_NEED_MORE && !datagram) {
+				*wait = true;
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool classification_over(const struct flow *f) { return f->classify_done == 3; }
+
+/* Records that a direction gave one more payload without a verdict. */
+static void note_failed_probe(struct dissect_ctx *c, struct flow *f, enum direction dir)
+{
+	if (f->probes[dir] < 255)
+		f->probes[dir]++;
+	if (f->probes[dir] >= c->cfg.probe_packets)
+		f->classify_done |= (uint8_t)(1u << dir);
+}
+
+/* ---- delivery ---- */
+
+static void deliver_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir,
+                             usec_t now, const uint8_t *data, size_t len)
+{
+	struct session s = make_session(c, f, now);
+	f->dissector->on_data(&s, f->dstate, dir, rd_init(data, len));
+}
+
+void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                      const uint8_t *data, size_t len)
+{
+	if (!f->dissector && !classification_over(f)) {
+		const struct dissector *d = decode_as(c, f);
+		bool wait;
+		if (d)
+			pin(c, f, d, DETECTED_PORT);
+		else if (len && (d = probe_all(f, rd_init(data, len), dir, true, &wait)))
+			pin(c, f, d, DETECTED_PAYLOAD);
+		else if (len)
+			note_failed_probe(c, f, dir);
+	}
+	if (f->dissector && f->dissector->on_data)
+		deliver_datagram(c, f, dir, now, data, len);
+}
+
+/* Hands the direction's pending bytes to the dissector until it stops
+ * consuming; what it leaves stays pending for the next bytes. */
+static void drain_pending(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now)
+{
+	struct byte_buffer *b = f->pending[dir];
+	struct session s = make_session(c, f, now);
+
+	for (int i = 0; b && b->len && i < MAX_REDELIVERIES; i++) {
+		size_t used = f->dissector->on_data(&s, f->dstate, dir, rd_init(b->data, b->len));
+		if (used == 0)
+			break;
+		buffer_consume(b, used > b->len ? b->len : used);
+	}
+}
+
+static void stream_to_dissector(struct dissect_ctx *c, struct flow *f, enum direction dir,
+                                usec_t now, const uint8_t *data, size_t len)
+{
+	struct byte_buffer *b = f->pending[dir];
+
+	if (!b || b->len == 0) {
+		/* the common case: nothing pending, no copy unless bytes are left */
+		struct session s = make_session(c, f, now);
+		size_t used = f->dissector->on_data(&s, f->dstate, dir, rd_init(data, len));
+		if (used >= len)
+			return;
+		data += used;
+		len -= used;
+		if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
+			dissect_gap(c, f, dir, now, len);
+			counters_add(c->counters, "dissect.pending_cap", 1);
+		}
+		return;
+	}
+	if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
+		/* a message larger than we keep: drop what is held and the new
+		 * bytes, and tell the dissector they are gone */
+		size_t lost = b->len + len;
+		b->len = 0;
+		counters_add(c->counters, "dissect.pending_cap", 1);
+		dissect_gap(c, f, dir, now, lost);
+		return;
+	}
+	drain_pending(c, f, dir, now);
+}
+
+void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                    const uint8_t *data, size_t len)
+{
+	if (f->dissector) {
+		if (f->dissector->on_data)
+			stream_to_dissector(c, f, dir, now, data, len);
+		return;
+	}
+	if (classification_over(f) || (f->classify_done & (1u << dir)))
+		return;
+
+	/* keep the first bytes of this direction until a probe decides */
+	struct byte_buffer **bp = &f->pending[dir];
+	size_t room = c->cfg.probe_bytes - ((*bp) ? (*bp)->len : 0);
+	if (!buffer_append(bp, data, len < room ? len : room, c->cfg.probe_bytes))
+		return;
+	const struct dissector *d = decode_as(c, f);
+	bool wait = false;
+	if (!d)
+		d = probe_all(f, rd_init((*bp)->data, (*bp)->len), dir, false, &wait);
+	if (d) {
+		pin(c, f, d, decode_as(c, f) ? DETECTED_PORT : DETECTED_PAYLOAD);
+		/* the other direction's probe bytes are its first bytes too */
+		for (int side = 0; side < 2 && f->dissector; side++)
+			drain_pending(c, f, (enum direction)side, now);
+		return;
+	}
+	if (!wait || (*bp)->len >= c->cfg.probe_bytes) {
+		f->classify_done |= (uint8_t)(1u << dir);
+		buffer_free(bp);
+	}
+}
+
+void dissect_gap(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                 size_t missing)
+{
+	struct session s = make_session(c, f, now);
+	f->missed_bytes[dir] += missing;
+	session_alert(&s, ALERT_GAP);
+	if (f->pending[dir])
+		f->pending[dir]->len = 0; /* bytes after a hole do not continue them */
+	if (f->dissector && f->dissector->on_gap)
+		f->dissector->on_gap(&s, f->dstate, dir, missing);
+	else if (!f->dissector)
+		f->classify_done |= (uint8_t)(1u << dir);
+}
+
+void dissect_end(struct dissect_ctx *c, struct flow *f, usec_t now)
+{
+	struct session s = make_session(c, f, now);
+	if (f->dissector && f->dissector->on_end)
+		f->dissector->on_end(&s, f->dstate);
+}
+
+void dissect_release(struct flow *f)
+{
+	if (f->dissector && f->dissector->release && f->dstate)
+		f->dissector->release(f->dstate);
+	free(f->dstate);
+	f->dstate = NULL;
+	buffer_free(&f->pending[DIR_CLIENT]);
+	buffer_free(&f->pending[DIR_SERVER]);
+}
+
+/* ---- what the record says ---- */
+
+static bool saw_payload(const struct flow *f)
+{
+	return f->payload_bytes[DIR_CLIENT] + f->payload_bytes[DIR_SERVER] > 0;
+}
+
+/* True when some dissector is registered for the server port: its rejection
+ * of the bytes is then a finding, not a lack of knowledge. */
+static bool port_has_dissector(const struct flow *f)
+{
+	for (size_t i = 0; i < dissector_count; i++)
+		if (handles_transport(dissector_registry[i], f) &&
+		    registered_on(dissector_registry[i], f->port[DIR_SERVER]))
+			return true;
+	return false;
+}
+
+const char *dissect_protocol(const struct flow *f)
+{
+	if (f->dissector)
+		return f->dissector->protocol_name ? f->dissector->protocol_name(f->dstate)
+		                                   : f->dissector->name;
+	const struct port_entry *pe = port_lookup(f->proto, f->port[DIR_SERVER]);
+	if (pe && (!saw_payload(f) || !port_has_dissector(f)))
+		return pe->protocol;
+	return "unknown";
+}
+
+const char *dissect_detected_by(const struct flow *f)
+{
+	if (f->dissector)
+		return f->detected_by == DETECTED_PAYLOAD ? "payload" : "port";
+	return strcmp(dissect_protocol(f), "unknown") ? "port" : NULL;
+}

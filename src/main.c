@@ -1,0 +1,421 @@
+/* portolan: a passive packet dissector and traffic classifier.
+ *
+ * main() only parses options, opens the packet sources and the output, and
+ * runs the loop; every stage lives in its own file (see pipeline.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "portolan/capture.h"
+#include "portolan/pipeline.h"
+
+#define MAX_FILES 64
+
+struct options {
+	char *files[MAX_FILES];
+	size_t n_files;
+	struct live_options live;
+	bool list_interfaces;
+	const char *filter_file;
+	char *filter;
+	uint64_t max_packets;
+	bool json;
+	bool verbose;
+	const char *output_path;
+	struct pipeline_config pipeline;
+};
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stats_requested;
+/* The live capture, for the signal handler's pcap_breakloop. */
+static struct capture *live_capture;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (live_capture)
+		capture_break(live_capture);
+}
+
+static void on_stats_signal(int sig)
+{
+	(void)sig;
+	stats_requested = 1;
+}
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+	        "usage: portolan [-r FILE]... | -i IFACE [options] [BPF filter words]\n"
+	        "  -r FILE            read a pcap or pcapng file ('-' is stdin); several are\n"
+	        "                     merged in timestamp order\n"
+	        "  -i IFACE           capture live on IFACE\n"
+	        "  -D                 list the interfaces that can be captured on\n"
+	        "  -p                 do not put the interface into promiscuous mode\n"
+	        "  -s SNAPLEN         bytes captured per packet (default 262144)\n"
+	        "  -B KIB             kernel capture buffer size in KiB\n"
+	        "  -F FILE            read the BPF filter from FILE\n"
+	        "  -c N               stop after N packets\n"
+	        "  --json             write JSON Lines session records on stdout\n"
+	        "  -o FILE            write JSON Lines session records to FILE\n"
+	        "  -v                 text: show each session's protocol fields too\n"
+	        "  -d PORT=PROTO      decode PORT as PROTO (like Wireshark's decode-as)\n"
+	        "  --show-credentials show passwords the wire carried (off by default)\n"
+	        "  --max-flows N      flows tracked at once (default 262144)\n"
+	        "  --tcp-timeout S    idle timeout of established TCP flows (default 300)\n"
+	        "  --tcp-opening-timeout S  of TCP flows not established (default 30)\n"
+	        "  --udp-timeout S    idle timeout of UDP flows (default 60)\n"
+	        "  --close-delay S    wait after a TCP close before the record (default 5)\n"
+	        "  --version          print the version\n"
+	        "Signals: SIGINT/SIGTERM flush every open flow and exit; SIGUSR1 prints\n"
+	        "the running statistics on stderr.\n");
+}
+
+enum long_only {
+	OPT_JSON = 1000,
+	OPT_VERSION,
+	OPT_SHOW_CREDENTIALS,
+	OPT_MAX_FLOWS,
+	OPT_TCP_TIMEOUT,
+	OPT_TCP_OPENING_TIMEOUT,
+	OPT_UDP_TIMEOUT,
+	OPT_CLOSE_DELAY,
+};
+
+static const struct option long_options[] = {
+	{"json", no_argument, NULL, OPT_JSON},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, 'h'},
+	{"show-credentials", no_argument, NULL, OPT_SHOW_CREDENTIALS},
+	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
+	{"tcp-opening-timeout", required_argument, NULL, OPT_TCP_OPENING_TIMEOUT},
+	{"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+	{"close-delay", required_argument, NULL, OPT_CLOSE_DELAY},
+	{NULL, 0, NULL, 0},
+};
+
+static int fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "portolan: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 2;
+}
+
+static bool parse_number(const char *s, unsigned long long min, unsigned long long max,
+                         unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || *s == '-' || *s == '\0')
+		return false;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_decode_as(struct options *o, const char *arg)
+{
+	char proto[32];
+	unsigned long long port;
+	const char *eq = strchr(arg, '=');
+	struct dissect_config *dc = &o->pipeline.dissect;
+
+	if (!eq || (size_t)(eq - arg) >= 8 || strlen(eq + 1) >= sizeof proto)
+		return fail("-d wants PORT=PROTO, e.g. -d 8053=dns (got '%s')", arg);
+	char num[8];
+	memcpy(num, arg, (size_t)(eq - arg));
+	num[eq - arg] = '\0';
+	snprintf(proto, sizeof proto, "%s", eq + 1);
+	if (!parse_number(num, 0, 65535, &port))
+		return fail("-d: '%s' is not a port (0-65535)", num);
+	const struct dissector *d = dissector_by_name(proto);
+	if (!d)
+		return fail("-d: no dissector called '%s'", proto);
+	if (dc->n_decode_as == DECODE_AS_MAX)
+		return fail("-d: at most %s decode-as rules", "32");
+	dc->decode_as[dc->n_decode_as].port = (uint16_t)port;
+	dc->decode_as[dc->n_decode_as++].dissector = d;
+	return 0;
+}
+
+static int parse_seconds(const char *arg, const char *name, usec_t *out)
+{
+	unsigned long long v;
+	if (!parse_number(arg, 0, 86400 * 365, &v))
+		return fail("%s wants a number of seconds", name);
+	*out = (usec_t)v * USEC_PER_SEC;
+	return 0;
+}
+
+static int parse_long_option(struct options *o, int c, const char *arg)
+{
+	unsigned long long v;
+	struct flow_config *fc = &o->pipeline.flow;
+
+	switch (c) {
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_SHOW_CREDENTIALS:
+		o->pipeline.dissect.show_credentials = true;
+		return 0;
+	case OPT_MAX_FLOWS:
+		if (!parse_number(arg, 1, 1ULL << 26, &v))
+			return fail("--max-flows wants a number from 1 to 67108864 (got '%s')",
+			            arg);
+		fc->max_flows = (size_t)v;
+		return 0;
+	case OPT_TCP_TIMEOUT:
+		return parse_seconds(arg, "--tcp-timeout", &fc->tcp_established_timeout);
+	case OPT_TCP_OPENING_TIMEOUT:
+		return parse_seconds(arg, "--tcp-opening-timeout", &fc->tcp_opening_timeout);
+	case OPT_UDP_TIMEOUT:
+		return parse_seconds(arg, "--udp-timeout", &fc->udp_timeout);
+	case OPT_CLOSE_DELAY:
+		return parse_seconds(arg, "--close-delay", &fc->close_delay);
+	}
+	return 2;
+}
+
+static int parse_short_option(struct options *o, int c, const char *arg)
+{
+	unsigned long long v;
+
+	switch (c) {
+	case 'r':
+		if (o->n_files == MAX_FILES)
+			return fail("at most %s files with -r", "64");
+		o->files[o->n_files++] = optarg;
+		return 0;
+	case 'i':
+		o->live.iface = arg;
+		return 0;
+	case 'D':
+		o->list_interfaces = true;
+		return 0;
+	case 'p':
+		o->live.promiscuous = false;
+		return 0;
+	case 's':
+		if (!parse_number(arg, 0, 262144, &v))
+			return fail("-s wants a snap length from 0 to 262144 (got '%s')", arg);
+		o->live.snaplen = (int)v;
+		return 0;
+	case 'B':
+		if (!parse_number(arg, 1, 1 << 21, &v))
+			return fail("-B wants a buffer size in KiB (got '%s')", arg);
+		o->live.buffer_kib = (int)v;
+		return 0;
+	case 'F':
+		o->filter_file = arg;
+		return 0;
+	case 'c':
+		if (!parse_number(arg, 1, ULLONG_MAX, &v))
+			return fail("-c wants a positive packet count (got '%s')", arg);
+		o->max_packets = v;
+		return 0;
+	case 'o':
+		o->output_path = arg;
+		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	case 'd':
+		return parse_decode_as(o, arg);
+	}
+	return 2;
+}
+
+/* The filter is the words after the options (tcpdump's way) or -F FILE. */
+static int build_filter(struct options *o, int argc, char **argv)
+{
+	if (o->filter_file) {
+		FILE *f = fopen(o->filter_file, "r");
+		if (!f)
+			return fail("%s: cannot read the filter file", o->filter_file);
+		o->filter = calloc(1, 65536);
+		size_t n = o->filter ? fread(o->filter, 1, 65535, f) : 0;
+		fclose(f);
+		if (!o->filter)
+			return fail("%s", "out of memory");
+		o->filter[n] = '\0';
+		return 0;
+	}
+	size_t len = 0;
+	for (int i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if (!len)
+		return 0;
+	o->filter = calloc(1, len + 1);
+	if (!o->filter)
+		return fail("%s", "out of memory");
+	for (int i = optind; i < argc; i++) {
+		strcat(o->filter, argv[i]);
+		if (i + 1 < argc)
+			strcat(o->filter, " ");
+	}
+	return 0;
+}
+
+static int parse_options(struct options *o, int argc, char **argv)
+{
+	int c;
+	memset(o, 0, sizeof *o);
+	o->live.promiscuous = true;
+	pipeline_config_default(&o->pipeline);
+
+	while ((c = getopt_long(argc, argv, "r:i:Dps:B:F:c:o:vd:h", long_options, NULL)) != -1) {
+		int rc;
+		if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (c == OPT_VERSION) {
+			printf("portolan %s\n", PORTOLAN_VERSION);
+			exit(0);
+		}
+		if (c == '?') {
+			usage(stderr);
+			return 2;
+		}
+		rc = c >= OPT_JSON ? parse_long_option(o, c, optarg)
+		                   : parse_short_option(o, c, optarg);
+		if (rc)
+			return rc;
+	}
+	if (!o->list_interfaces && !o->n_files && !o->live.iface) {
+		usage(stderr);
+		return 2;
+	}
+	if (o->n_files && o->live.iface)
+		return fail("%s", "use either -r or -i, not both");
+	return build_filter(o, argc, argv);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_stats_signal;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static usec_t wall_clock(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (usec_t)tv.tv_sec * USEC_PER_SEC + (usec_t)tv.tv_usec;
+}
+
+/* Reads every packet into the pipeline.  Returns -1 when a read failed
+ * (err filled), else 0. */
+static int run(struct options *o, struct capture *cap, struct pipeline *pl, char *err,
+               size_t errlen)
+{
+	struct capture_packet pkt;
+	uint64_t n = 0;
+
+	while (!stop_requested && (!o->max_packets || n < o->max_packets)) {
+		int rc = capture_next(cap, &pkt, err, errlen);
+		if (stats_requested) {
+			stats_requested = 0;
+			pipeline_print_summary(pl, stderr);
+		}
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (!cap->live)
+				break;
+			pipeline_tick(pl, wall_clock()); /* quiet link: time still passes */
+			continue;
+		}
+		pipeline_packet(pl, pkt.linktype, pkt.ts, pkt.data, pkt.caplen, pkt.wirelen);
+		n++;
+	}
+	return 0;
+}
+
+static void print_live_drops(struct capture *cap)
+{
+	uint64_t recv, drop, ifdrop;
+	if (capture_drops(cap, &recv, &drop, &ifdrop))
+		fprintf(stderr,
+		        "portolan: %llu packets received by filter, %llu dropped by kernel, "
+		        "%llu dropped by interface\n",
+		        (unsigned long long)recv, (unsigned long long)drop,
+		        (unsigned long long)ifdrop);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct capture cap;
+	struct output out;
+	struct pipeline pl;
+	char err[512] = "";
+
+	int rc = parse_options(&o, argc, argv);
+	if (rc)
+		return rc;
+	if (o.list_interfaces) {
+		if (capture_list_interfaces(stdout, err, sizeof err) < 0)
+			return fail("%s", err);
+		return 0;
+	}
+	if ((o.live.iface ? capture_open_live(&cap, &o.live, o.filter, err, sizeof err)
+	                  : capture_open_files(&cap, o.files, o.n_files, o.filter, err,
+	                                       sizeof err)) < 0) {
+		capture_close(&cap);
+		return fail("%s", err);
+	}
+	if (o.live.iface && geteuid() == 0)
+		fprintf(stderr, "portolan: warning: capturing as root\n");
+	bool json = o.json || o.output_path;
+	if (output_open(&out, o.output_path, json ? OUTPUT_JSON : OUTPUT_TEXT, o.verbose, err,
+	                sizeof err) < 0) {
+		capture_close(&cap);
+		return fail("%s", err);
+	}
+	if (pipeline_init(&pl, &o.pipeline, &out) < 0) {
+		capture_close(&cap);
+		return fail("%s", "out of memory");
+	}
+	if (cap.live)
+		live_capture = &cap;
+	install_signals();
+
+	int status = 0;
+	if (run(&o, &cap, &pl, err, sizeof err) < 0) {
+		fprintf(stderr, "portolan: %s\n", err);
+		/* what was read before the damage is still reported; nothing
+		 * read at all is a failure */
+		status = pl.packets ? 0 : 1;
+	}
+	pipeline_flush(&pl);
+	if (json)
+		output_json_record(&out, pipeline_emit_stats, &pl);
+	fflush(out.fp); /* records first, then the summary */
+	pipeline_print_summary(&pl, stderr);
+	if (cap.live)
+		print_live_drops(&cap);
+	live_capture = NULL;
+	pipeline_free(&pl);
+	output_close(&out);
+	capture_close(&cap);
+	free(o.filter);
+	return status;
+}

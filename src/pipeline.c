@@ -1,0 +1,148 @@
+/* The pipeline (portolan/pipeline.h): read top to bottom, it follows one
+ * packet through every stage. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "portolan/pipeline.h"
+
+#define EXPIRE_INTERVAL (1 * USEC_PER_SEC)
+
+static const char *const end_reasons[] = {
+	[END_IDLE] = "idle", [END_CLOSED] = "closed", [END_EVICTED] = "evicted",
+	[END_FLUSH] = "end-of-input", [END_REUSED] = "reused",
+};
+
+void pipeline_config_default(struct pipeline_config *cfg)
+{
+	flow_config_default(&cfg->flow);
+	defrag_config_default(&cfg->defrag);
+	dissect_config_default(&cfg->dissect);
+}
+
+/* A flow ended: the dissector finishes, the record is written, the state
+ * is freed. */
+static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ctx)
+{
+	struct pipeline *pl = ctx;
+
+	dissect_end(&pl->dissect, f, pl->now);
+	output_session(pl->out, f, end_reasons[why]);
+	counters_add(&pl->protocols, dissect_protocol(f), 1);
+	dissect_release(f);
+}
+
+int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct output *out)
+{
+	memset(pl, 0, sizeof *pl);
+	pl->cfg = *cfg;
+	pl->out = out;
+	pl->dissect.cfg = cfg->dissect;
+	pl->dissect.counters = &pl->counters;
+	pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
+	pl->defrag = defrag_new(&cfg->defrag);
+	if (!pl->flows || !pl->defrag) {
+		pipeline_free(pl);
+		return -1;
+	}
+	return 0;
+}
+
+static void advance_clock(struct pipeline *pl, usec_t ts)
+{
+	if (ts > pl->now)
+		pl->now = ts;
+	if (!pl->first_ts)
+		pl->first_ts = ts;
+	pl->last_ts = pl->now;
+	if (pl->now >= pl->next_expire) {
+		flow_table_expire(pl->flows, pl->now);
+		defrag_expire(pl->defrag, pl->now);
+		pl->next_expire = pl->now + EXPIRE_INTERVAL;
+	}
+}
+
+static void count_decode(struct pipeline *pl, enum decode_status st, const struct packet *p)
+{
+	pl->by_status[st]++;
+	if (p->error != DERR_NONE && p->error < DERR_COUNT)
+		pl->by_error[p->error]++;
+	if (p->snap_truncated)
+		pl->snap_truncated++;
+}
+
+/* Payload of a decoded TCP or UDP packet, to its flow's dissector. */
+static void transport_payload(struct pipeline *pl, struct flow *f, enum direction dir,
+                              const struct packet *p)
+{
+	if (f->proto == TRANSPORT_UDP) {
+		dissect_datagram(&pl->dissect, f, dir, p->ts, p->payload, p->payload_len);
+		return;
+	}
+	/* TCP payload goes through reassembly (the reassembly stage). */
+}
+
+static void to_flow(struct pipeline *pl, const struct packet *p)
+{
+	enum direction dir;
+	bool created;
+	struct flow *f = flow_lookup(pl->flows, p, &dir, &created);
+
+	if (!f) {
+		counters_add(&pl->counters, "flow.out_of_memory", 1);
+		return;
+	}
+	flow_update(pl->flows, f, p, dir);
+	transport_payload(pl, f, dir, p);
+}
+
+/* Decoded IP: a transport we track goes to its flow; a fragment is held
+ * until its datagram is whole, which is then decoded again. */
+static void handle_ip(struct pipeline *pl, enum decode_status st, struct packet *p)
+{
+	if (st == DECODE_FRAGMENT) {
+		size_t len;
+		const uint8_t *dgram = defrag_add(pl->defrag, p, &len);
+		if (!dgram)
+			return;
+		/* a rebuilt datagram is complete whatever the snaplen was */
+		p->caplen = p->wirelen = (uint32_t)len;
+		st = decode_ip(dgram, len, p);
+		count_decode(pl, st, p);
+		if (st == DECODE_FRAGMENT) {
+			counters_add(&pl->counters, "defrag.fragment_of_fragment", 1);
+			return;
+		}
+	}
+	if (st == DECODE_OK && (p->ip_proto == TRANSPORT_TCP || p->ip_proto == TRANSPORT_UDP))
+		to_flow(pl, p);
+}
+
+void pipeline_packet(struct pipeline *pl, int linktype, usec_t ts, const uint8_t *data,
+                     uint32_t caplen, uint32_t wirelen)
+{
+	struct packet p;
+
+	pl->packets++;
+	pl->bytes += wirelen;
+	advance_clock(pl, ts);
+	enum decode_status st = decode_packet(linktype, data, caplen, wirelen, pl->now, &p);
+	count_decode(pl, st, &p);
+	if (st == DECODE_OK || st == DECODE_FRAGMENT)
+		handle_ip(pl, st, &p);
+}
+
+void pipeline_tick(struct pipeline *pl, usec_t now) { advance_clock(pl, now); }
+
+void pipeline_flush(struct pipeline *pl)
+{
+	if (pl->flows)
+		flow_table_flush(pl->flows);
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	flow_table_free(pl->flows); /* flushes what is still open */
+	defrag_free(pl->defrag);
+	pl->flows = NULL;
+	pl->defrag = NULL;
+}

@@ -1,0 +1,173 @@
+/* Session records (portolan/record.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "portolan/community_id.h"
+#include "portolan/dissect.h"
+#include "portolan/json.h"
+#include "portolan/ports.h"
+#include "portolan/record.h"
+
+static const char *const basis_names[] = {"handshake", "port", "first-packet"};
+
+void record_uid(const struct flow *f, char *out, size_t n)
+{
+	static const char digits[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	/* a bijective mix of the creation serial: unique per run, and the
+	 * same on every run over the same input */
+	uint64_t x = f->serial + 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	char tmp[16];
+	int len = 0;
+	do {
+		tmp[len++] = digits[x % 62];
+		x /= 62;
+	} while (x && len < 15);
+	size_t o = 0;
+	if (n < 2)
+		return;
+	out[o++] = 'C';
+	while (len > 0 && o + 1 < n)
+		out[o++] = tmp[--len];
+	out[o] = '\0';
+}
+
+static void emit_endpoint(struct emitter *e, const char *key, const struct flow *f,
+                          enum direction side)
+{
+	char ip[IP_ADDR_STRLEN];
+	emit_object_begin(e, key);
+	emit_str(e, "ip", ip_addr_format(&f->addr[side], ip, sizeof ip));
+	emit_int(e, "port", f->port[side]);
+	emit_str(e, "port_class", port_class(f->port[side]));
+	if (f->has_mac) {
+		char mac[18];
+		const uint8_t *m = f->mac[side];
+		snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		         m[4], m[5]);
+		emit_str(e, "mac", mac);
+	}
+	emit_object_end(e);
+}
+
+static void emit_pair(struct emitter *e, const char *key, uint64_t client, uint64_t server)
+{
+	emit_object_begin(e, key);
+	emit_int(e, "client", (int64_t)client);
+	emit_int(e, "server", (int64_t)server);
+	emit_object_end(e);
+}
+
+static void emit_tcp(struct emitter *e, const struct flow *f)
+{
+	emit_object_begin(e, "tcp");
+	if (f->handshake_rtt_us >= 0)
+		emit_number(e, "handshake_rtt_ms", (double)f->handshake_rtt_us / 1000.0, 3);
+	else
+		emit_null(e, "handshake_rtt_ms");
+	emit_pair(e, "missed_bytes", f->missed_bytes[DIR_CLIENT], f->missed_bytes[DIR_SERVER]);
+	emit_object_end(e);
+}
+
+static void emit_alerts(struct emitter *e, const struct flow *f)
+{
+	emit_array_begin(e, "alerts");
+	for (int a = 0; a < ALERT_COUNT; a++)
+		if (f->alerts & (1u << a))
+			emit_str(e, NULL, alert_name((enum alert)a));
+	emit_array_end(e);
+}
+
+static double seconds(usec_t t) { return (double)t / 1e6; }
+
+void record_finish_alerts(struct flow *f)
+{
+	const char *proto = dissect_protocol(f);
+	const struct port_entry *pe = port_lookup(f->proto, f->port[DIR_SERVER]);
+
+	if (f->dissector && f->detected_by == DETECTED_PAYLOAD &&
+	    (!pe || strcmp(pe->protocol, proto) != 0))
+		f->alerts |= 1u << ALERT_NON_STANDARD_PORT;
+	if (f->missed_bytes[0] || f->missed_bytes[1])
+		f->alerts |= 1u << ALERT_GAP;
+	if (f->snap_truncated)
+		f->alerts |= 1u << ALERT_TRUNCATED;
+}
+
+static void emit_common(struct emitter *e, const struct flow *f, const char *end_reason)
+{
+	char buf[COMMUNITY_ID_LEN + UID_LEN];
+
+	emit_str(e, "type", "session");
+	emit_number(e, "ts_start", seconds(f->ts_first), 6);
+	emit_number(e, "ts_end", seconds(f->ts_last), 6);
+	emit_number(e, "duration", seconds(f->ts_last - f->ts_first), 6);
+	record_uid(f, buf, sizeof buf);
+	emit_str(e, "uid", buf);
+	community_id_v1(buf, sizeof buf, 0, f->proto, &f->addr[DIR_CLIENT], f->port[DIR_CLIENT],
+	                &f->addr[DIR_SERVER], f->port[DIR_SERVER]);
+	emit_str(e, "community_id", buf);
+	emit_str(e, "transport", f->proto == TRANSPORT_TCP ? "tcp" : "udp");
+	emit_int(e, "ip_version", f->ip_version);
+	emit_endpoint(e, "client", f, DIR_CLIENT);
+	emit_endpoint(e, "server", f, DIR_SERVER);
+	emit_str(e, "direction_basis", basis_names[f->direction_basis]);
+	emit_str(e, "service", port_service(f->proto, f->port[DIR_SERVER]));
+	emit_str(e, "protocol", dissect_protocol(f));
+	emit_str(e, "detected_by", dissect_detected_by(f));
+	emit_pair(e, "packets", f->packets[DIR_CLIENT], f->packets[DIR_SERVER]);
+	emit_pair(e, "bytes", flow_bytes(f, DIR_CLIENT), flow_bytes(f, DIR_SERVER));
+	emit_str(e, "conn_state", flow_conn_state(f));
+	emit_str(e, "history", f->history);
+	if (f->proto == TRANSPORT_TCP)
+		emit_tcp(e, f);
+	if (f->n_vlans) {
+		emit_array_begin(e, "vlan");
+		for (int i = 0; i < f->n_vlans; i++)
+			emit_int(e, NULL, f->vlans[i]);
+		emit_array_end(e);
+	}
+	emit_str(e, "end_reason", end_reason);
+	emit_alerts(e, f);
+}
+
+void record_emit(struct emitter *e, const struct flow *f, const char *end_reason,
+                 bool with_protocol_object)
+{
+	emit_object_begin(e, NULL);
+	emit_common(e, f, end_reason);
+	if (with_protocol_object && f->dissector && f->dissector->emit) {
+		emit_object_begin(e, f->dissector->name);
+		f->dissector->emit(f->dstate, e);
+		emit_object_end(e);
+	}
+	emit_object_end(e);
+}
+
+static void format_endpoint(char *out, size_t n, const struct flow *f, enum direction side)
+{
+	char ip[IP_ADDR_STRLEN];
+	ip_addr_format(&f->addr[side], ip, sizeof ip);
+	if (f->addr[side].version == 6)
+		snprintf(out, n, "[%s]:%u (%s)", ip, f->port[side], port_class(f->port[side]));
+	else
+		snprintf(out, n, "%s:%u (%s)", ip, f->port[side], port_class(f->port[side]));
+}
+
+void record_text_line(FILE *fp, const struct flow *f)
+{
+	char client[80], server[80], summary[512] = "", safe[1024];
+
+	format_endpoint(client, sizeof client, f, DIR_CLIENT);
+	format_endpoint(server, sizeof server, f, DIR_SERVER);
+	if (f->dissector && f->dissector->summarize)
+		f->dissector->summarize(f->dstate, summary, sizeof summary);
+	text_escape(summary, strnlen(summary, sizeof summary), safe, sizeof safe);
+	fprintf(fp, "%s %-36s -> %-36s %-11s %-6s %8.3fs%s%s\n",
+	        f->proto == TRANSPORT_TCP ? "TCP" : "UDP", client, server, dissect_protocol(f),
+	        flow_conn_state(f), seconds(f->ts_last - f->ts_first), safe[0] ? " " : "", safe);
+}

@@ -1,0 +1,93 @@
+/* The session API dissectors use (portolan/session.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "portolan/session_internal.h"
+
+static const char *const alert_names[ALERT_COUNT] = {
+	[ALERT_CLEARTEXT_CREDENTIALS] = "cleartext-credentials",
+	[ALERT_INSECURE_PROTOCOL] = "insecure-protocol",
+	[ALERT_NTP_CONTROL_QUERY] = "ntp-control-query",
+	[ALERT_DEPRECATED_VERSION] = "deprecated-version",
+	[ALERT_WEAK_SECURITY] = "weak-security",
+	[ALERT_NON_STANDARD_PORT] = "non-standard-port",
+	[ALERT_MALFORMED] = "malformed",
+	[ALERT_TRUNCATED] = "truncated",
+	[ALERT_GAP] = "gap",
+};
+
+const char *alert_name(enum alert a)
+{
+	return (unsigned)a < ALERT_COUNT ? alert_names[a] : "unknown";
+}
+
+void session_alert(struct session *s, enum alert a)
+{
+	if ((unsigned)a < ALERT_COUNT)
+		s->flow->alerts |= 1u << a;
+}
+
+void session_count(struct session *s, const char *counter)
+{
+	if (s->counters)
+		counters_add(s->counters, counter, 1);
+}
+
+usec_t session_now(const struct session *s) { return s->now; }
+
+const struct ip_addr *session_addr(const struct session *s, enum direction side)
+{
+	return &s->flow->addr[side];
+}
+
+uint16_t session_port(const struct session *s, enum direction side)
+{
+	return s->flow->port[side];
+}
+
+bool session_is_tcp(const struct session *s) { return s->flow->proto == TRANSPORT_TCP; }
+
+bool session_show_credentials(const struct session *s) { return s->show_credentials; }
+
+struct session *session_detached_new(bool tcp, const struct ip_addr *client, uint16_t client_port,
+                                     const struct ip_addr *server, uint16_t server_port)
+{
+	struct session *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->flow = calloc(1, sizeof *s->flow);
+	s->counters = calloc(1, sizeof *s->counters);
+	if (!s->flow || !s->counters) {
+		session_detached_free(s);
+		return NULL;
+	}
+	s->detached = true;
+	s->flow->proto = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
+	s->flow->addr[DIR_CLIENT] = *client;
+	s->flow->addr[DIR_SERVER] = *server;
+	s->flow->ip_version = client->version;
+	s->flow->port[DIR_CLIENT] = client_port;
+	s->flow->port[DIR_SERVER] = server_port;
+	return s;
+}
+
+void session_detached_free(struct session *s)
+{
+	if (!s)
+		return;
+	free(s->flow);
+	free(s->counters);
+	free(s);
+}
+
+void session_set_now(struct session *s, usec_t now) { s->now = now; }
+
+bool session_has_alert(const struct session *s, enum alert a)
+{
+	return (unsigned)a < ALERT_COUNT && (s->flow->alerts & (1u << a));
+}
+
+uint64_t session_counter_value(const struct session *s, const char *counter)
+{
+	return s->counters ? counters_get(s->counters, counter) : 0;
+}
