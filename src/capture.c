@@ -29,6 +29,7 @@ struct capture_source {
 	pcap_t *ng_dead;              /* compiles the filter per link type */
 	int ng_dead_linktype;
 	const char *filter;
+	uint64_t returned;            /* packets read from this source */
 	bool ahead;                   /* a packet is read ahead */
 	bool done;
 	struct capture_packet pkt;
@@ -210,6 +211,27 @@ static int read_own(struct capture_source *s, char *err, size_t errlen)
 	}
 }
 
+/* libpcap may accept a pcapng's first interface and refuse a later one
+ * (another link type or snap length) in the middle of the file: our reader
+ * then takes over from where libpcap stopped. */
+static int switch_to_own_reader(struct capture_source *s, char *err, size_t errlen)
+{
+	uint64_t skip = s->returned;
+	pcap_close(s->pcap);
+	s->pcap = NULL;
+	if (open_with_own_reader(s, s->name, err, errlen) < 0)
+		return -1;
+	for (uint64_t i = 0; i < skip; i++) {
+		struct pcapng_packet np;
+		char why[256] = "";
+		if (pcapng_next(s->ng, &np, why, sizeof why) <= 0) {
+			snprintf(err, errlen, "%s: %s", s->name, why[0] ? why : "ended early");
+			return -1;
+		}
+	}
+	return read_own(s, err, errlen);
+}
+
 static int read_pcap(struct capture_source *s, char *err, size_t errlen)
 {
 	struct pcap_pkthdr *h;
@@ -228,6 +250,9 @@ static int read_pcap(struct capture_source *s, char *err, size_t errlen)
 		return 0;
 	if (rc == PCAP_ERROR_BREAK)
 		return 0;
+	if (strcmp(s->name, "-") != 0 && is_pcapng(s->name) &&
+	    strstr(pcap_geterr(s->pcap), "interface"))
+		return switch_to_own_reader(s, err, errlen);
 	snprintf(err, errlen, "%s: %s", s->name, pcap_geterr(s->pcap));
 	return -1;
 }
@@ -238,8 +263,10 @@ static int fill(struct capture_source *s, char *err, size_t errlen)
 	if (s->ahead || s->done)
 		return 0;
 	int rc = s->ng ? read_own(s, err, errlen) : read_pcap(s, err, errlen);
-	if (rc == 1)
+	if (rc == 1) {
 		s->ahead = true;
+		s->returned++;
+	}
 	else
 		s->done = true;
 	return rc < 0 ? -1 : 0;

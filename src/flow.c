@@ -290,15 +290,24 @@ static struct flow *create(struct flow_table *t, uint32_t h, const struct packet
 	return f;
 }
 
-/* A new SYN on a finished TCP flow with a different ISN is a new
- * connection reusing the tuple (Zeek's IsReuse). */
-static bool is_reuse(const struct flow *f, enum direction dir, const struct packet *p)
+/* Zeek's IsReuse: a SYN on a finished connection starts a new one, and so
+ * does a SYN whose sequence number is not the originator's ISN (a new
+ * attempt, not a retransmission).  A SYN-ACK only counts while the client
+ * has not been seen. */
+static bool is_reuse(const struct flow *f, const struct packet *p)
 {
-	if (f->proto != TRANSPORT_TCP || (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+	const struct tcp_endpoint *orig = &f->ep[DIR_CLIENT];
+
+	if (f->proto != TRANSPORT_TCP || !(p->tcp_flags & TCP_SYN))
 		return false;
-	if (!f->ended)
-		return false;
-	return dir != DIR_CLIENT || p->seq != f->ep[DIR_CLIENT].start_seq;
+	if (p->tcp_flags & TCP_ACK) {
+		if (orig->state != EP_INACTIVE)
+			return false;
+		orig = &f->ep[DIR_SERVER];
+	}
+	if (f->ended)
+		return true;
+	return orig->seq_init && p->seq != orig->start_seq;
 }
 
 struct flow *flow_lookup(struct flow_table *t, const struct packet *p, enum direction *dir,
@@ -308,7 +317,7 @@ struct flow *flow_lookup(struct flow_table *t, const struct packet *p, enum dire
 	struct flow *f = find(t, h, p, dir);
 
 	*created = false;
-	if (f && is_reuse(f, *dir, p)) {
+	if (f && is_reuse(f, p)) {
 		flow_end(t, f, END_REUSED);
 		f = NULL;
 	}
