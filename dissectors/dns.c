@@ -43,8 +43,8 @@ struct dns_txn {
 	uint8_t opcode;
 	bool seen_query, seen_response, has_question;
 	unsigned rcode;
-	struct dns_question question;     /* the first one */
-	struct text_list more_questions;  /* names of the others */
+	struct dns_question question;    /* the first one */
+	struct text_list more_questions; /* names of the others */
 	uint16_t more_qtypes[DNS_MAX_QUESTIONS - 1];
 	struct text_list answers;
 	uint32_t ttls[DNS_MAX_ANSWERS];
@@ -58,6 +58,9 @@ struct dns_state {
 	bool flavor_known;
 	uint8_t flavor;
 };
+
+/* The per-flow cost before the first transaction: keep it small. */
+_Static_assert(sizeof(struct dns_state) <= 32, "struct dns_state grew");
 
 static const uint16_t dns_ports[] = {DNS_PORT, MDNS_PORT, LLMNR_PORT, 0};
 
@@ -115,7 +118,7 @@ static void text_list_free(struct text_list *l)
 
 /* Copies n texts into l; false when memory ran out (l is left empty). */
 static bool text_list_set(struct text_list *l, const char *const *texts, const uint16_t *lens,
-			  unsigned n)
+                          unsigned n)
 {
 	size_t total = 0;
 
@@ -292,11 +295,29 @@ static void record_response(struct dns_state *st, struct session *s, const struc
 
 /* ---- the dissector ---- */
 
+/* NetBIOS Name Service shares DNS's wire format, but its names are one
+ * 32-byte label in "first-level encoding" (each nibble as 'A'..'P').  Such
+ * a question is NBNS, whatever the port. */
+static bool looks_like_nbns(struct reader r)
+{
+	rd_skip(&r, DNS_HEADER_LEN);
+	if (rd_u8(&r) != 32)
+		return false;
+	for (int i = 0; i < 32; i++) {
+		uint8_t c = rd_u8(&r);
+		if (c < 'A' || c > 'P')
+			return false;
+	}
+	return rd_ok(&r);
+}
+
 static enum verdict dns_probe(struct reader r, enum direction dir)
 {
 	(void)dir;
 	/* A datagram is all there is: a prefix that might grow is no DNS. */
 	enum verdict v = dns_probe_message(r);
+	if (v == VERDICT_YES && looks_like_nbns(r))
+		return VERDICT_NO;
 	return v == VERDICT_NEED_MORE ? VERDICT_NO : v;
 }
 
@@ -502,7 +523,8 @@ static void dns_summarize(const void *state, char *buf, size_t n)
 			at = put_escaped(buf, n, at, t->answers.text, t->answers.len[0]);
 		}
 		if (t->answers.count + t->answers_dropped > 1) {
-			snprintf(more, sizeof more, " (+%u)", t->answers.count + t->answers_dropped - 1);
+			snprintf(more, sizeof more, " (+%u)",
+			         t->answers.count + t->answers_dropped - 1);
 			at = put_plain(buf, n, at, more);
 		}
 	}
@@ -513,14 +535,14 @@ static void dns_summarize(const void *state, char *buf, size_t n)
 }
 
 const struct dissector dns_dissector = {
-	.name = "dns",
-	.transports = TRANSPORT_BIT_UDP,
-	.ports = dns_ports,
-	.state_size = sizeof(struct dns_state),
-	.probe = dns_probe,
-	.on_data = dns_on_data,
-	.emit = dns_emit,
-	.summarize = dns_summarize,
-	.protocol_name = dns_protocol_name,
-	.release = dns_release,
+    .name = "dns",
+    .transports = TRANSPORT_BIT_UDP,
+    .ports = dns_ports,
+    .state_size = sizeof(struct dns_state),
+    .probe = dns_probe,
+    .on_data = dns_on_data,
+    .emit = dns_emit,
+    .summarize = dns_summarize,
+    .protocol_name = dns_protocol_name,
+    .release = dns_release,
 };

@@ -263,6 +263,14 @@ static enum decode_status decode_transport(struct decode_ctx *c, uint8_t proto, 
 
 /* ---- IPv4 --------------------------------------------------------------- */
 
+/* False when the version nibble is there and is not the one expected: a
+ * wrong version says more than a short header does. */
+static bool version_is(const struct reader *r, int version)
+{
+	int first = rd_peek(r, 0);
+	return first < 0 || first >> 4 == version;
+}
+
 static enum decode_status ipv4_fragment(struct packet *p, uint16_t id, uint16_t flags_offset,
 					struct reader payload)
 {
@@ -284,6 +292,8 @@ static enum decode_status decode_ipv4(struct decode_ctx *c, struct reader r, boo
 	struct packet *p = c->p;
 	struct reader h = r; /* a look at the fixed header; r stays at its start */
 
+	if (!version_is(&r, 4))
+		return malformed(p, DERR_IP_BAD_VERSION);
 	uint8_t version_ihl = rd_u8(&h);
 	rd_skip(&h, 1); /* DSCP, ECN */
 	size_t total_len = rd_be16(&h);
@@ -297,8 +307,6 @@ static enum decode_status decode_ipv4(struct decode_ctx *c, struct reader r, boo
 	rd_copy(&h, dst.b, 4);
 	if (!rd_ok(&h))
 		return truncated(p, DERR_IP_TRUNCATED, cut);
-	if (version_ihl >> 4 != 4)
-		return malformed(p, DERR_IP_BAD_VERSION);
 	size_t header_len = (size_t)(version_ihl & 0x0f) * 4;
 	if (header_len < IPV4_MIN_HEADER)
 		return malformed(p, DERR_IP_BAD_HEADER_LENGTH);
@@ -439,8 +447,9 @@ static enum decode_status decode_ipv6(struct decode_ctx *c, struct reader r, boo
 	struct packet *p = c->p;
 	struct reader h = r;
 
-	uint8_t version = rd_u8(&h) >> 4;
-	rd_skip(&h, 3); /* traffic class, flow label */
+	if (!version_is(&r, 6))
+		return malformed(p, DERR_IP_BAD_VERSION);
+	rd_skip(&h, 4); /* version, traffic class, flow label */
 	size_t payload_len = rd_be16(&h);
 	uint8_t nh = rd_u8(&h);
 	uint8_t hop_limit = rd_u8(&h);
@@ -449,8 +458,6 @@ static enum decode_status decode_ipv6(struct decode_ctx *c, struct reader r, boo
 	rd_copy(&h, dst.b, 16);
 	if (!rd_ok(&h))
 		return truncated(p, DERR_IP_TRUNCATED, cut);
-	if (version != 6)
-		return malformed(p, DERR_IP_BAD_VERSION);
 
 	p->ip_version = 6;
 	p->src = src;

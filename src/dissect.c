@@ -318,15 +318,21 @@ static bool port_has_dissector(const struct flow *f)
 	return false;
 }
 
+/* With no dissector, the port table's protocol is given (detected_by
+ * "port"), as Wireshark dissects by port: a port whose own dissector
+ * rejected the payload is then flagged malformed (dissect_rejected_by_port). */
 const char *dissect_protocol(const struct flow *f)
 {
 	if (f->dissector)
 		return f->dissector->protocol_name ? f->dissector->protocol_name(f->dstate)
 		                                   : f->dissector->name;
 	const struct port_entry *pe = port_lookup(f->proto, f->port[DIR_SERVER]);
-	if (pe && (!saw_payload(f) || !port_has_dissector(f)))
-		return pe->protocol;
-	return "unknown";
+	return pe ? pe->protocol : "unknown";
+}
+
+bool dissect_rejected_by_port(const struct flow *f)
+{
+	return !f->dissector && saw_payload(f) && port_has_dissector(f);
 }
 
 const char *dissect_detected_by(const struct flow *f)

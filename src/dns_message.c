@@ -23,50 +23,60 @@
 #define DNS_MAX_MESSAGE_LEN 65535
 
 static const struct value_name dns_types[] = {
-	{1, "A"},           {2, "NS"},          {3, "MD"},          {4, "MF"},
-	{5, "CNAME"},       {6, "SOA"},         {7, "MB"},          {8, "MG"},
-	{9, "MR"},          {10, "NULL"},       {11, "WKS"},        {12, "PTR"},
-	{13, "HINFO"},      {14, "MINFO"},      {15, "MX"},         {16, "TXT"},
-	{17, "RP"},         {18, "AFSDB"},      {24, "SIG"},        {25, "KEY"},
-	{28, "AAAA"},       {29, "LOC"},        {30, "NXT"},        {33, "SRV"},
-	{35, "NAPTR"},      {36, "KX"},         {37, "CERT"},       {39, "DNAME"},
-	{41, "OPT"},        {42, "APL"},        {43, "DS"},         {44, "SSHFP"},
-	{45, "IPSECKEY"},   {46, "RRSIG"},      {47, "NSEC"},       {48, "DNSKEY"},
-	{49, "DHCID"},      {50, "NSEC3"},      {51, "NSEC3PARAM"}, {52, "TLSA"},
-	{53, "SMIMEA"},     {55, "HIP"},        {59, "CDS"},        {60, "CDNSKEY"},
-	{61, "OPENPGPKEY"}, {62, "CSYNC"},      {63, "ZONEMD"},     {64, "SVCB"},
-	{65, "HTTPS"},      {99, "SPF"},        {249, "TKEY"},      {250, "TSIG"},
-	{251, "IXFR"},      {252, "AXFR"},      {253, "MAILB"},     {254, "MAILA"},
-	{255, "ANY"},       {256, "URI"},       {257, "CAA"},       {32768, "TA"},
-	{32769, "DLV"},     {0, NULL},
+    {1, "A"},       {2, "NS"},      {3, "MD"},        {4, "MF"},          {5, "CNAME"},
+    {6, "SOA"},     {7, "MB"},      {8, "MG"},        {9, "MR"},          {10, "NULL"},
+    {11, "WKS"},    {12, "PTR"},    {13, "HINFO"},    {14, "MINFO"},      {15, "MX"},
+    {16, "TXT"},    {17, "RP"},     {18, "AFSDB"},    {24, "SIG"},        {25, "KEY"},
+    {28, "AAAA"},   {29, "LOC"},    {30, "NXT"},      {33, "SRV"},        {35, "NAPTR"},
+    {36, "KX"},     {37, "CERT"},   {39, "DNAME"},    {41, "OPT"},        {42, "APL"},
+    {43, "DS"},     {44, "SSHFP"},  {45, "IPSECKEY"}, {46, "RRSIG"},      {47, "NSEC"},
+    {48, "DNSKEY"}, {49, "DHCID"},  {50, "NSEC3"},    {51, "NSEC3PARAM"}, {52, "TLSA"},
+    {53, "SMIMEA"}, {55, "HIP"},    {59, "CDS"},      {60, "CDNSKEY"},    {61, "OPENPGPKEY"},
+    {62, "CSYNC"},  {63, "ZONEMD"}, {64, "SVCB"},     {65, "HTTPS"},      {99, "SPF"},
+    {249, "TKEY"},  {250, "TSIG"},  {251, "IXFR"},    {252, "AXFR"},      {253, "MAILB"},
+    {254, "MAILA"}, {255, "ANY"},   {256, "URI"},     {257, "CAA"},       {32768, "TA"},
+    {32769, "DLV"}, {0, NULL},
 };
 
 static const struct value_name dns_classes[] = {
-	{1, "IN"}, {2, "CS"}, {3, "CH"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"}, {0, NULL},
+    {1, "IN"}, {2, "CS"}, {3, "CH"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"}, {0, NULL},
 };
 
 /* RFC 1035, 2136, 2845, 6891, 7873, 8490. */
 static const struct value_name dns_rcodes[] = {
-	{0, "NOERROR"},   {1, "FORMERR"},  {2, "SERVFAIL"},   {3, "NXDOMAIN"},  {4, "NOTIMP"},
-	{5, "REFUSED"},   {6, "YXDOMAIN"}, {7, "YXRRSET"},    {8, "NXRRSET"},   {9, "NOTAUTH"},
-	{10, "NOTZONE"},  {11, "DSOTYPENI"}, {16, "BADVERS"}, {17, "BADKEY"},   {18, "BADTIME"},
-	{19, "BADMODE"},  {20, "BADNAME"}, {21, "BADALG"},    {22, "BADTRUNC"}, {23, "BADCOOKIE"},
-	{0, NULL},
+    {0, "NOERROR"},  {1, "FORMERR"},    {2, "SERVFAIL"}, {3, "NXDOMAIN"},  {4, "NOTIMP"},
+    {5, "REFUSED"},  {6, "YXDOMAIN"},   {7, "YXRRSET"},  {8, "NXRRSET"},   {9, "NOTAUTH"},
+    {10, "NOTZONE"}, {11, "DSOTYPENI"}, {16, "BADVERS"}, {17, "BADKEY"},   {18, "BADTIME"},
+    {19, "BADMODE"}, {20, "BADNAME"},   {21, "BADALG"},  {22, "BADTRUNC"}, {23, "BADCOOKIE"},
+    {0, NULL},
 };
 
 static const struct value_name dns_opcodes[] = {
-	{0, "QUERY"}, {1, "IQUERY"}, {2, "STATUS"}, {4, "NOTIFY"}, {5, "UPDATE"}, {6, "DSO"},
-	{0, NULL},
+    {0, "QUERY"}, {1, "IQUERY"}, {2, "STATUS"}, {4, "NOTIFY"}, {5, "UPDATE"}, {6, "DSO"}, {0, NULL},
 };
 
-const char *dns_type_name(unsigned type) { return value_name_lookup(dns_types, type); }
-const char *dns_class_name(unsigned qclass) { return value_name_lookup(dns_classes, qclass); }
-const char *dns_rcode_name(unsigned rcode) { return value_name_lookup(dns_rcodes, rcode); }
-const char *dns_opcode_name(unsigned opcode) { return value_name_lookup(dns_opcodes, opcode); }
+const char *dns_type_name(unsigned type)
+{
+	return value_name_lookup(dns_types, type);
+}
+
+const char *dns_class_name(unsigned qclass)
+{
+	return value_name_lookup(dns_classes, qclass);
+}
+
+const char *dns_rcode_name(unsigned rcode)
+{
+	return value_name_lookup(dns_rcodes, rcode);
+}
+
+const char *dns_opcode_name(unsigned opcode)
+{
+	return value_name_lookup(dns_opcodes, opcode);
+}
 
 /* The name from the table, else prefix<n> in buf. */
-static const char *code_text(const char *name, const char *prefix, unsigned v, char *buf,
-			     size_t n)
+static const char *code_text(const char *name, const char *prefix, unsigned v, char *buf, size_t n)
 {
 	if (name)
 		return name;
@@ -304,6 +314,14 @@ static int put_soa(struct reader *rd, struct text *t)
 	return DNS_OK;
 }
 
+static int put_type_name(unsigned type, struct text *t)
+{
+	char buf[16];
+	const char *name = dns_type_text(type, buf, sizeof buf);
+	text_put(t, name, strlen(name));
+	return DNS_OK;
+}
+
 /* Renders one record's data.  rd is a view of the message that ends where
  * the rdata ends, positioned at its start (so compression pointers still
  * reach back into the message).  Known types must fill their rdata exactly. */
@@ -311,6 +329,10 @@ static int render_rdata(struct reader *rd, unsigned type, struct text *t)
 {
 	int rc = DNS_OK;
 
+	/* No data at all is legal for any type (RFC 2136 deletions, inverse
+	 * queries): shown by the type's name, like types shown without data. */
+	if (rd_remaining(rd) == 0)
+		return put_type_name(type, t);
 	switch (type) {
 	case 1: /* A */
 		put_ipv4(rd, t);
@@ -318,13 +340,13 @@ static int render_rdata(struct reader *rd, unsigned type, struct text *t)
 	case 28: /* AAAA */
 		put_ipv6(rd, t);
 		break;
-	case 2: /* NS */
-	case 3: /* MD */
-	case 4: /* MF */
-	case 5: /* CNAME */
-	case 7: /* MB */
-	case 8: /* MG */
-	case 9: /* MR */
+	case 2:  /* NS */
+	case 3:  /* MD */
+	case 4:  /* MF */
+	case 5:  /* CNAME */
+	case 7:  /* MB */
+	case 8:  /* MG */
+	case 9:  /* MR */
 	case 12: /* PTR */
 	case 39: /* DNAME */
 		rc = put_rdata_name(rd, t);
@@ -341,12 +363,8 @@ static int render_rdata(struct reader *rd, unsigned type, struct text *t)
 	case 6: /* SOA */
 		rc = put_soa(rd, t);
 		break;
-	default: {
-		char buf[16];
-		const char *name = dns_type_text(type, buf, sizeof buf);
-		text_put(t, name, strlen(name));
-		return DNS_OK; /* the data is not shown, so not checked */
-	}
+	default:
+		return put_type_name(type, t); /* data not shown, so not checked */
 	}
 	if (rc != DNS_OK)
 		return rc;
@@ -439,6 +457,8 @@ static int read_other_records(struct reader *r, struct dns_message *m, unsigned 
 
 int dns_parse_message(struct reader r, struct dns_message *m)
 {
+	if (!rd_has(&r, DNS_HEADER_LEN))
+		return DNS_ERR_SHORT;
 	/* Offsets in compression pointers count from the message's first byte. */
 	struct reader msg = rd_rest(&r);
 
@@ -452,8 +472,7 @@ int dns_parse_message(struct reader r, struct dns_message *m)
 	if (rc == DNS_OK)
 		rc = read_answers(&msg, m);
 	if (rc == DNS_OK)
-		rc = read_other_records(&msg, m,
-					(unsigned)m->header.nscount + m->header.arcount);
+		rc = read_other_records(&msg, m, (unsigned)m->header.nscount + m->header.arcount);
 	/* Bytes after the last record are tolerated (padding is common). */
 	return rc;
 }
@@ -485,21 +504,15 @@ static size_t min_message_len(const struct dns_header *h)
 
 enum verdict dns_probe_message(struct reader r)
 {
-	struct reader msg = rd_rest(&r);
 	struct dns_header h;
-	struct dns_question q;
 
-	if (rd_remaining(&msg) < DNS_HEADER_LEN)
+	if (!rd_has(&r, DNS_HEADER_LEN))
 		return VERDICT_NEED_MORE;
+	struct reader msg = rd_rest(&r);
 	read_header(&msg, &h);
 	if (!header_plausible(&h) || min_message_len(&h) > DNS_MAX_MESSAGE_LEN)
 		return VERDICT_NO;
-	if (rd_length(&msg) < min_message_len(&h))
-		return VERDICT_NEED_MORE;
-	if (h.qdcount == 0)
-		return VERDICT_YES;
-	int rc = read_question(&msg, &q);
-	if (rc == DNS_ERR_SHORT)
-		return VERDICT_NEED_MORE;
-	return rc == DNS_OK ? VERDICT_YES : VERDICT_NO;
+	/* The header decides; names are on_data's to judge, so a malformed
+	 * message on a DNS flow is reported as such, not as another protocol. */
+	return rd_length(&msg) < min_message_len(&h) ? VERDICT_NEED_MORE : VERDICT_YES;
 }

@@ -9,6 +9,9 @@
 #include "portolan/ports.h"
 #include "portolan/record.h"
 
+/* Longest protocol summary on a text line (-v shows everything). */
+#define TEXT_SUMMARY_MAX 120
+
 static const char *const basis_names[] = {"handshake", "port", "first-packet"};
 
 void record_uid(const struct flow *f, char *out, size_t n)
@@ -92,6 +95,8 @@ void record_finish_alerts(struct flow *f)
 	if (f->dissector && f->detected_by == DETECTED_PAYLOAD &&
 	    (!pe || strcmp(pe->protocol, proto) != 0))
 		f->alerts |= 1u << ALERT_NON_STANDARD_PORT;
+	if (dissect_rejected_by_port(f))
+		f->alerts |= 1u << ALERT_MALFORMED;
 	if (f->missed_bytes[0] || f->missed_bytes[1])
 		f->alerts |= 1u << ALERT_GAP;
 	if (f->snap_truncated)
@@ -166,6 +171,8 @@ void record_text_line(FILE *fp, const struct flow *f)
 	format_endpoint(server, sizeof server, f, DIR_SERVER);
 	if (f->dissector && f->dissector->summarize)
 		f->dissector->summarize(f->dstate, summary, sizeof summary);
+	if (strnlen(summary, sizeof summary) > TEXT_SUMMARY_MAX) /* one line stays one line */
+		memcpy(summary + TEXT_SUMMARY_MAX - 3, "...", 4);
 	text_escape(summary, strnlen(summary, sizeof summary), safe, sizeof safe);
 	fprintf(fp, "%s %-36s -> %-36s %-11s %-6s %8.3fs%s%s\n",
 	        f->proto == TRANSPORT_TCP ? "TCP" : "UDP", client, server, dissect_protocol(f),

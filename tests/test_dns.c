@@ -84,10 +84,13 @@ static void wname(struct wire *w, const char *dotted)
 	w8(w, 0);
 }
 
-static void wptr(struct wire *w, unsigned off) { w16(w, 0xc000 | off); }
+static void wptr(struct wire *w, unsigned off)
+{
+	w16(w, 0xc000 | off);
+}
 
 static void wheader(struct wire *w, unsigned id, unsigned flags, unsigned qd, unsigned an,
-		    unsigned ns, unsigned ar)
+                    unsigned ns, unsigned ar)
 {
 	w16(w, id);
 	w16(w, flags);
@@ -227,17 +230,17 @@ static void build_all_types(struct wire *w)
 }
 
 static const char *const all_types_text[] = {
-	"192.0.2.1",
-	"2001:db8::1",
-	"alias.example.com",
-	"host.example.net",
-	"10 mail.example.com",
-	"ns.example.com",
-	"v=spf1 -all second",
-	"0 5 5060 sip.example.com",
-	"ns.example.com hostmaster.example.com 2024010101 7200 3600 1209600 300",
-	"TYPE65280",
-	"RRSIG",
+    "192.0.2.1",
+    "2001:db8::1",
+    "alias.example.com",
+    "host.example.net",
+    "10 mail.example.com",
+    "ns.example.com",
+    "v=spf1 -all second",
+    "0 5 5060 sip.example.com",
+    "ns.example.com hostmaster.example.com 2024010101 7200 3600 1209600 300",
+    "TYPE65280",
+    "RRSIG",
 };
 
 /* ---- running the parser and the dissector ---- */
@@ -273,8 +276,8 @@ static struct flow flow_open(uint16_t client_port, uint16_t server_port)
 	struct ip_addr client = {.version = 4, .b = {192, 0, 2, 10}};
 	struct ip_addr server = {.version = 4, .b = {192, 0, 2, 53}};
 	struct flow f = {
-		session_detached_new(false, &client, client_port, &server, server_port),
-		calloc(1, dns_dissector.state_size),
+	    session_detached_new(false, &client, client_port, &server, server_port),
+	    calloc(1, dns_dissector.state_size),
 	};
 	assert_non_null(f.s);
 	assert_non_null(f.state);
@@ -321,7 +324,7 @@ static void assert_lacks(const char *haystack, const char *needle)
 		fail_msg("\"%s\" unexpectedly in %s", needle, haystack);
 }
 
-#define SEC(s) ((usec_t)(s) * USEC_PER_SEC)
+#define SEC(s) ((usec_t)(s)*USEC_PER_SEC)
 
 /* ---- the parser ---- */
 
@@ -446,11 +449,11 @@ static void test_parse_pointer_loops(void **unused)
 	/* a pointer to itself */
 	assert_int_equal(parse_question_name("\xc0\x0c", 2), DNS_ERR_POINTER);
 	/* a pointer back to an earlier label of the same name: a.a.a... */
-	assert_int_equal(parse_question_name("\x01" "a\xc0\x0c", 4), DNS_ERR_POINTER);
+	assert_int_equal(parse_question_name("\001a\xc0\x0c", 4), DNS_ERR_POINTER);
 	/* a forward pointer, even to a well-formed name */
 	assert_int_equal(parse_question_name("\xc0\x0e\x01z\x00", 5), DNS_ERR_POINTER);
 	/* into the header */
-	assert_int_equal(parse_question_name("\x01" "a\xc0\x02", 4), DNS_ERR_POINTER);
+	assert_int_equal(parse_question_name("\001a\xc0\x02", 4), DNS_ERR_POINTER);
 	/* past the end of the message */
 	assert_int_equal(parse_question_name("\xc0\xff", 2), DNS_ERR_POINTER);
 	assert_int_equal(parse_question_name("\xff\xff", 2), DNS_ERR_POINTER);
@@ -586,6 +589,35 @@ static void test_parse_rdata_must_fit_its_length(void **unused)
 	assert_int_equal(parse_rc(&w), DNS_ERR_RDATA);
 }
 
+/* Records without data: an RFC 2136 update deleting an RRset (class ANY,
+ * no rdata) and an inverse query's answer. */
+static void test_parse_empty_rdata(void **unused)
+{
+	(void)unused;
+	struct wire w = {{0}, 0};
+	wheader(&w, 6, 5u << 11, 1, 0, 1, 0); /* UPDATE: zone, one update */
+	wquestion(&w, "example.com", T_SOA, C_IN);
+	wlabel(&w, "www", 3);
+	wptr(&w, 12);
+	w16(&w, T_A);
+	w16(&w, 255); /* ANY: delete the RRset */
+	w32(&w, 0);
+	w16(&w, 0);
+	assert_int_equal(parse_rc(&w), DNS_OK);
+
+	w.len = 0;
+	wheader(&w, 7, 1u << 11, 0, 1, 0, 0); /* IQUERY */
+	wname(&w, "216.58.202.4");
+	size_t at = wrr_begin(&w, T_A, 0);
+	wrr_end(&w, at);
+	int rc;
+	struct dns_message *m = parse(&w, &rc);
+	assert_int_equal(rc, DNS_OK);
+	assert_int_equal(m->n_questions, 0);
+	assert_answer(&m->answers[0], "A");
+	free(m);
+}
+
 static void test_parse_truncated_at_every_offset(void **unused)
 {
 	(void)unused;
@@ -609,7 +641,7 @@ static void test_parse_edns_extended_rcode(void **unused)
 	wquestion(&w, "example.com", T_A, C_IN);
 	w8(&w, 0); /* OPT owner: the root */
 	w16(&w, DNS_TYPE_OPT);
-	w16(&w, 1232);      /* UDP payload size */
+	w16(&w, 1232);       /* UDP payload size */
 	w32(&w, 0x01000000); /* extended rcode 1, version 0 */
 	w16(&w, 0);
 	int rc;
@@ -662,6 +694,10 @@ static void test_probe_yes(void **unused)
 	wbytes(&w, "\x01\x02\x03\x04", 4);
 	wrr_end(&w, at);
 	assert_int_equal(probe_bytes(w.b, w.len), VERDICT_YES);
+
+	/* the probe reads the header only: a name that loops makes a DNS flow
+	 * whose message on_data reports as malformed */
+	assert_int_equal(probe_bytes("\0\1\1\0\0\1\0\0\0\0\0\0\xc0\x0c\0\1\0\1", 18), VERDICT_YES);
 }
 
 /* The standard query with its header's flags and counts replaced. */
@@ -682,19 +718,17 @@ static void test_probe_no(void **unused)
 {
 	(void)unused;
 	assert_int_equal(probe_header(FLAGS_QUERY, 1, 0), VERDICT_YES);
-	assert_int_equal(probe_header(3u << 11, 1, 0), VERDICT_NO);      /* opcode 3 */
-	assert_int_equal(probe_header(7u << 11, 1, 0), VERDICT_NO);      /* opcode 7 */
-	assert_int_equal(probe_header(DNS_FLAG_Z, 1, 0), VERDICT_NO);    /* Z bit */
-	assert_int_equal(probe_header(FLAGS_QUERY, 0, 0), VERDICT_NO);   /* asks nothing */
+	assert_int_equal(probe_header(3u << 11, 1, 0), VERDICT_NO);        /* opcode 3 */
+	assert_int_equal(probe_header(7u << 11, 1, 0), VERDICT_NO);        /* opcode 7 */
+	assert_int_equal(probe_header(DNS_FLAG_Z, 1, 0), VERDICT_NO);      /* Z bit */
+	assert_int_equal(probe_header(FLAGS_QUERY, 0, 0), VERDICT_NO);     /* asks nothing */
 	assert_int_equal(probe_header(FLAGS_QUERY | 3, 1, 0), VERDICT_NO); /* rcode */
-	assert_int_equal(probe_header(FLAGS_QUERY, 40, 0), VERDICT_NO);  /* questions */
-	assert_int_equal(probe_header(0x8000 | 12, 1, 0), VERDICT_NO);   /* rcode 12 */
+	assert_int_equal(probe_header(FLAGS_QUERY, 40, 0), VERDICT_NO);    /* questions */
+	assert_int_equal(probe_header(0x8000 | 12, 1, 0), VERDICT_NO);     /* rcode 12 */
 	/* more records than a message can hold, or than this datagram has */
 	assert_int_equal(probe_header(0x8000, 1, 0xffff), VERDICT_NO);
 	assert_int_equal(probe_header(0x8000, 1, 3), VERDICT_NO);
 
-	/* a question whose name loops */
-	assert_int_equal(probe_bytes("\0\1\1\0\0\1\0\0\0\0\0\0\xc0\x0c\0\1\0\1", 18), VERDICT_NO);
 	/* text that is no DNS */
 	const char *http = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
 	assert_int_equal(probe_bytes(http, strlen(http)), VERDICT_NO);
@@ -712,10 +746,13 @@ static void test_probe_need_more(void **unused)
 	/* the message-level probe (a stream's start may grow) */
 	assert_int_equal(dns_probe_message(rd_init(w.b, 5)), VERDICT_NEED_MORE);
 	assert_int_equal(dns_probe_message(rd_init(w.b, 12)), VERDICT_NEED_MORE);
-	assert_int_equal(dns_probe_message(rd_init(w.b, 20)), VERDICT_NEED_MORE);
+	/* a question takes 5 bytes at least */
+	assert_int_equal(dns_probe_message(rd_init(w.b, 16)), VERDICT_NEED_MORE);
+	assert_int_equal(dns_probe_message(rd_init(w.b, 17)), VERDICT_YES);
 	assert_int_equal(dns_probe_message(rd_init(w.b, w.len)), VERDICT_YES);
 	/* a datagram cannot grow */
-	assert_int_equal(probe_bytes(w.b, 20), VERDICT_NO);
+	assert_int_equal(probe_bytes(w.b, 12), VERDICT_NO);
+	assert_int_equal(probe_bytes(w.b, 16), VERDICT_NO);
 }
 
 /* ---- the dissector ---- */
@@ -733,10 +770,10 @@ static void test_query_and_response(void **unused)
 
 	char *json = render(&f);
 	assert_string_equal(json, "{\"queries\":[{\"id\":4660,\"name\":\"www.example.com\","
-				  "\"qtype\":\"A\",\"qclass\":\"IN\",\"rcode\":\"NOERROR\","
-				  "\"flags\":[\"rd\",\"ra\"],"
-				  "\"answers\":[\"edge.example.com\",\"93.184.216.34\"],"
-				  "\"ttls\":[300,60],\"rtt_ms\":12.500}]}");
+	                          "\"qtype\":\"A\",\"qclass\":\"IN\",\"rcode\":\"NOERROR\","
+	                          "\"flags\":[\"rd\",\"ra\"],"
+	                          "\"answers\":[\"edge.example.com\",\"93.184.216.34\"],"
+	                          "\"ttls\":[300,60],\"rtt_ms\":12.500}]}");
 	free(json);
 
 	char line[128];
@@ -814,9 +851,9 @@ static void test_unanswered_query(void **unused)
 
 	char *json = render(&f);
 	assert_string_equal(json, "{\"queries\":[{\"id\":9,\"name\":\"slow.example.com\","
-				  "\"qtype\":\"MX\",\"qclass\":\"IN\",\"rcode\":null,"
-				  "\"flags\":[\"rd\"],\"answers\":[],\"ttls\":[],"
-				  "\"rtt_ms\":null}]}");
+	                          "\"qtype\":\"MX\",\"qclass\":\"IN\",\"rcode\":null,"
+	                          "\"flags\":[\"rd\"],\"answers\":[],\"ttls\":[],"
+	                          "\"rtt_ms\":null}]}");
 	free(json);
 	char line[128];
 	dns_dissector.summarize(f.state, line, sizeof line);
@@ -860,12 +897,12 @@ static void test_matching_by_id_and_question(void **unused)
 
 	char *json = render(&f);
 	assert_contains(json, "{\"id\":1,\"name\":\"www.example.com\",\"qtype\":\"A\","
-			      "\"qclass\":\"IN\",\"rcode\":\"NOERROR\"");
+	                      "\"qclass\":\"IN\",\"rcode\":\"NOERROR\"");
 	assert_contains(json, "\"rtt_ms\":3000.000");
 	assert_contains(json, "{\"id\":2,\"name\":\"www.example.com\",\"qtype\":\"A\","
-			      "\"qclass\":\"IN\",\"rcode\":null");
+	                      "\"qclass\":\"IN\",\"rcode\":null");
 	assert_contains(json, "{\"id\":1,\"name\":\"other.example.com\",\"qtype\":\"A\","
-			      "\"qclass\":\"IN\",\"rcode\":null");
+	                      "\"qclass\":\"IN\",\"rcode\":null");
 	free(json);
 
 	char line[128];
@@ -984,7 +1021,7 @@ static void test_transaction_cap(void **unused)
 	char *json = render(&f);
 	assert_contains(json, "],\"truncated\":7}");
 	assert_contains(json, "{\"id\":63,\"name\":\"www.example.com\",\"qtype\":\"A\","
-			      "\"qclass\":\"IN\",\"rcode\":\"NOERROR\"");
+	                      "\"qclass\":\"IN\",\"rcode\":\"NOERROR\"");
 	assert_lacks(json, "\"id\":64,");
 	size_t n = 0;
 	for (const char *p = json; (p = strstr(p, "\"id\":")); p++)
@@ -1034,8 +1071,8 @@ static void test_protocol_by_port(void **unused)
 		uint16_t client, server;
 		const char *name;
 	} cases[] = {
-		{40000, 53, "dns"},     {5353, 5353, "mdns"},  {40000, 5353, "mdns"},
-		{40000, 5355, "llmnr"}, {5355, 40000, "llmnr"}, {5353, 53, "dns"},
+	    {40000, 53, "dns"},     {5353, 5353, "mdns"},   {40000, 5353, "mdns"},
+	    {40000, 5355, "llmnr"}, {5355, 40000, "llmnr"}, {5353, 53, "dns"},
 	};
 	struct wire w;
 	build_query(&w, 1, "host", T_A);
@@ -1078,12 +1115,12 @@ static void test_mdns(void **unused)
 
 	char *json = render(&f);
 	assert_contains(json, "{\"id\":0,\"name\":\"_ipp._tcp.local\",\"qtype\":\"PTR\","
-			      "\"qclass\":\"IN\",\"rcode\":null");
+	                      "\"qclass\":\"IN\",\"rcode\":null");
 	assert_contains(json, "\"more_questions\":[{\"name\":\"_ipps._tcp.local\","
-			      "\"qtype\":\"PTR\"}]");
+	                      "\"qtype\":\"PTR\"}]");
 	assert_contains(json, "{\"id\":0,\"name\":null,\"qtype\":null,\"qclass\":null,"
-			      "\"rcode\":\"NOERROR\",\"flags\":[\"aa\"],"
-			      "\"answers\":[\"10.0.2.7\"],\"ttls\":[120],\"rtt_ms\":null}");
+	                      "\"rcode\":\"NOERROR\",\"flags\":[\"aa\"],"
+	                      "\"answers\":[\"10.0.2.7\"],\"ttls\":[120],\"rtt_ms\":null}");
 	free(json);
 	assert_string_equal(dns_protocol_name(f.state), "mdns");
 	flow_close(&f);
@@ -1108,7 +1145,7 @@ static void test_llmnr_flags(void **unused)
 
 	char *json = render(&f);
 	assert_contains(json, "\"rcode\":\"NOERROR\",\"flags\":[\"c\",\"t\"],"
-			      "\"answers\":[\"192.168.1.2\"],\"ttls\":[30],\"rtt_ms\":1.500");
+	                      "\"answers\":[\"192.168.1.2\"],\"ttls\":[30],\"rtt_ms\":1.500");
 	free(json);
 	assert_string_equal(dns_protocol_name(f.state), "llmnr");
 	flow_close(&f);
@@ -1139,38 +1176,39 @@ static void test_release_of_empty_state(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_compressed_response),
-		cmocka_unit_test(test_parse_rfc1035_compression_example),
-		cmocka_unit_test(test_parse_every_type_as_text),
-		cmocka_unit_test(test_parse_root_and_odd_labels),
-		cmocka_unit_test(test_parse_pointer_loops),
-		cmocka_unit_test(test_parse_mutual_pointers),
-		cmocka_unit_test(test_parse_pointer_hop_limit),
-		cmocka_unit_test(test_parse_name_length_limits),
-		cmocka_unit_test(test_parse_label_longer_than_63),
-		cmocka_unit_test(test_parse_rdata_must_fit_its_length),
-		cmocka_unit_test(test_parse_truncated_at_every_offset),
-		cmocka_unit_test(test_parse_edns_extended_rcode),
-		cmocka_unit_test(test_code_names),
-		cmocka_unit_test(test_probe_yes),
-		cmocka_unit_test(test_probe_no),
-		cmocka_unit_test(test_probe_need_more),
-		cmocka_unit_test(test_query_and_response),
-		cmocka_unit_test(test_every_type_in_the_record),
-		cmocka_unit_test(test_nxdomain),
-		cmocka_unit_test(test_unanswered_query),
-		cmocka_unit_test(test_response_without_query),
-		cmocka_unit_test(test_matching_by_id_and_question),
-		cmocka_unit_test(test_odd_bytes_escaped_only_at_output),
-		cmocka_unit_test(test_truncated_at_every_offset),
-		cmocka_unit_test(test_truncated_response_leaves_query_open),
-		cmocka_unit_test(test_malformed_names_alert),
-		cmocka_unit_test(test_transaction_cap),
-		cmocka_unit_test(test_answer_cap),
-		cmocka_unit_test(test_protocol_by_port),
-		cmocka_unit_test(test_mdns),
-		cmocka_unit_test(test_llmnr_flags),
-		cmocka_unit_test(test_release_of_empty_state),
+	    cmocka_unit_test(test_parse_compressed_response),
+	    cmocka_unit_test(test_parse_rfc1035_compression_example),
+	    cmocka_unit_test(test_parse_every_type_as_text),
+	    cmocka_unit_test(test_parse_root_and_odd_labels),
+	    cmocka_unit_test(test_parse_pointer_loops),
+	    cmocka_unit_test(test_parse_mutual_pointers),
+	    cmocka_unit_test(test_parse_pointer_hop_limit),
+	    cmocka_unit_test(test_parse_name_length_limits),
+	    cmocka_unit_test(test_parse_label_longer_than_63),
+	    cmocka_unit_test(test_parse_rdata_must_fit_its_length),
+	    cmocka_unit_test(test_parse_empty_rdata),
+	    cmocka_unit_test(test_parse_truncated_at_every_offset),
+	    cmocka_unit_test(test_parse_edns_extended_rcode),
+	    cmocka_unit_test(test_code_names),
+	    cmocka_unit_test(test_probe_yes),
+	    cmocka_unit_test(test_probe_no),
+	    cmocka_unit_test(test_probe_need_more),
+	    cmocka_unit_test(test_query_and_response),
+	    cmocka_unit_test(test_every_type_in_the_record),
+	    cmocka_unit_test(test_nxdomain),
+	    cmocka_unit_test(test_unanswered_query),
+	    cmocka_unit_test(test_response_without_query),
+	    cmocka_unit_test(test_matching_by_id_and_question),
+	    cmocka_unit_test(test_odd_bytes_escaped_only_at_output),
+	    cmocka_unit_test(test_truncated_at_every_offset),
+	    cmocka_unit_test(test_truncated_response_leaves_query_open),
+	    cmocka_unit_test(test_malformed_names_alert),
+	    cmocka_unit_test(test_transaction_cap),
+	    cmocka_unit_test(test_answer_cap),
+	    cmocka_unit_test(test_protocol_by_port),
+	    cmocka_unit_test(test_mdns),
+	    cmocka_unit_test(test_llmnr_flags),
+	    cmocka_unit_test(test_release_of_empty_state),
 	};
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
 }

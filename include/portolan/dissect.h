@@ -52,5 +52,8 @@ void dissect_release(struct flow *f);
 /* The record's `protocol` and `detected_by` ("payload", "port" or NULL). */
 const char *dissect_protocol(const struct flow *f);
 const char *dissect_detected_by(const struct flow *f);
+/* True when the payload was offered to the dissector registered on the
+ * server port, it said no, and nobody else said yes. */
+bool dissect_rejected_by_port(const struct flow *f);
 
 #endif

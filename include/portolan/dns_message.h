@@ -56,9 +56,20 @@ struct dns_header {
 	uint16_t qdcount, ancount, nscount, arcount;
 };
 
-static inline bool dns_is_response(const struct dns_header *h) { return h->flags & DNS_FLAG_QR; }
-static inline unsigned dns_opcode(const struct dns_header *h) { return (h->flags >> 11) & 0xf; }
-static inline unsigned dns_header_rcode(const struct dns_header *h) { return h->flags & 0xf; }
+static inline bool dns_is_response(const struct dns_header *h)
+{
+	return h->flags & DNS_FLAG_QR;
+}
+
+static inline unsigned dns_opcode(const struct dns_header *h)
+{
+	return (h->flags >> 11) & 0xf;
+}
+
+static inline unsigned dns_header_rcode(const struct dns_header *h)
+{
+	return h->flags & 0xf;
+}
 
 /* A name as text: labels joined by '.', the root as ".".  len excludes the
  * NUL kept after it; the text may itself contain NUL bytes. */
@@ -98,12 +109,12 @@ struct dns_message {
 /* Why a message was refused; DNS_OK (0) when it was not. */
 enum dns_parse_result {
 	DNS_OK = 0,
-	DNS_ERR_SHORT = -1,        /* the message ends inside a field or record */
-	DNS_ERR_POINTER = -2,      /* a compression pointer that does not point back */
-	DNS_ERR_POINTER_HOPS = -3, /* more than DNS_MAX_POINTER_HOPS pointers */
-	DNS_ERR_LABEL_TYPE = -4,   /* a label length byte of 0x40..0xbf */
+	DNS_ERR_SHORT = -1,         /* the message ends inside a field or record */
+	DNS_ERR_POINTER = -2,       /* a compression pointer that does not point back */
+	DNS_ERR_POINTER_HOPS = -3,  /* more than DNS_MAX_POINTER_HOPS pointers */
+	DNS_ERR_LABEL_TYPE = -4,    /* a label length byte of 0x40..0xbf */
 	DNS_ERR_NAME_TOO_LONG = -5, /* a name of more than 255 wire octets */
-	DNS_ERR_RDATA = -6,        /* record data that disagrees with its length */
+	DNS_ERR_RDATA = -6,         /* record data that disagrees with its length */
 };
 
 /* Parses one whole message.  Every question, answer, authority and
@@ -112,10 +123,11 @@ enum dns_parse_result {
 int dns_parse_message(struct reader r, struct dns_message *out);
 const char *dns_parse_result_name(int result);
 
-/* A cheap header check of the first bytes of a message that may be
- * incomplete: NEED_MORE when the bytes so far could be the start of a
- * message (shorter than a header, or than the counts promise), NO when the
- * header or the first question's name cannot be DNS. */
+/* A cheap check of the header of a message that may be incomplete:
+ * NEED_MORE when the bytes so far could be the start of a message (shorter
+ * than a header, or than its counts promise), NO when the header cannot be
+ * DNS (opcode, Z bit, rcode in a query, question count, counts that no
+ * message of 64 KiB could hold).  Names are left to dns_parse_message. */
 enum verdict dns_probe_message(struct reader r);
 
 /* Names for codes, or NULL when unknown. */

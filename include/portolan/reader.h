@@ -134,6 +134,8 @@ static inline const uint8_t *rd_take(struct reader *r, size_t n)
 {
 	if (!rd_need(r, n))
 		return NULL;
+	if (!r->data) /* an empty reader: a valid, empty span (never NULL + 0) */
+		return (const uint8_t *)"";
 	const uint8_t *p = r->data + r->off;
 	r->off += n;
 	return p;
