@@ -32,7 +32,7 @@ void dissect_config_default(struct dissect_config *cfg)
 
 static struct session make_session(struct dissect_ctx *c, struct flow *f, usec_t now)
 {
-	struct session s = {f, c->counters, now, c->cfg.show_credentials, false};
+	struct session s = {f, c->counters, now, c->cfg.show_credentials, false, false};
 	return s;
 }
 
@@ -167,14 +167,15 @@ static void note_failed_probe(struct dissect_ctx *c, struct flow *f, enum direct
 /* ---- delivery ---- */
 
 static void deliver_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir,
-                             usec_t now, const uint8_t *data, size_t len)
+                             usec_t now, const uint8_t *data, size_t len, bool truncated)
 {
 	struct session s = make_session(c, f, now);
+	s.input_truncated = truncated;
 	f->dissector->on_data(&s, f->dstate, dir, rd_init(data, len));
 }
 
 void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
-                      const uint8_t *data, size_t len)
+                      const uint8_t *data, size_t len, bool truncated)
 {
 	if (!f->dissector && !classification_over(f)) {
 		const struct dissector *d = decode_as(c, f);
@@ -187,7 +188,7 @@ void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir,
 			note_failed_probe(c, f, dir);
 	}
 	if (f->dissector && f->dissector->on_data)
-		deliver_datagram(c, f, dir, now, data, len);
+		deliver_datagram(c, f, dir, now, data, len, truncated);
 }
 
 /* Hands the direction's pending bytes to the dissector until it stops

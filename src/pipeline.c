@@ -75,7 +75,8 @@ static void transport_payload(struct pipeline *pl, struct flow *f, enum directio
                               const struct packet *p)
 {
 	if (f->proto == TRANSPORT_UDP) {
-		dissect_datagram(&pl->dissect, f, dir, p->ts, p->payload, p->payload_len);
+		dissect_datagram(&pl->dissect, f, dir, p->ts, p->payload, p->payload_len,
+		                 p->payload_len < p->payload_wire_len);
 		return;
 	}
 	/* TCP payload goes through reassembly (the reassembly stage). */

@@ -23,6 +23,8 @@ const char *alert_name(enum alert a)
 
 void session_alert(struct session *s, enum alert a)
 {
+	if (a == ALERT_MALFORMED && s->input_truncated)
+		a = ALERT_TRUNCATED;
 	if ((unsigned)a < ALERT_COUNT)
 		s->flow->alerts |= 1u << a;
 }

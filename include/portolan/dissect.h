@@ -35,9 +35,10 @@ struct dissect_ctx {
 
 void dissect_config_default(struct dissect_config *cfg);
 
-/* A whole datagram sent by side dir. */
+/* A datagram sent by side dir; truncated when the snaplen cut it (the
+ * dissector's "malformed" then becomes "truncated"). */
 void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
-                      const uint8_t *data, size_t len);
+                      const uint8_t *data, size_t len, bool truncated);
 /* The next in-order bytes of direction dir of a stream. */
 void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
                     const uint8_t *data, size_t len);

@@ -12,6 +12,9 @@ struct session {
 	struct counters *counters;
 	usec_t now;
 	bool show_credentials;
+	/* the bytes being dissected were cut by the snaplen: a parse that runs
+	 * off their end is "truncated", not "malformed" */
+	bool input_truncated;
 	bool detached; /* made by session_detached_new: owns flow and counters */
 };
 
