@@ -7,7 +7,7 @@
 extern const struct dissector dns_dissector;
 
 const struct dissector *const dissector_registry[] = {
-	&dns_dissector,
+    &dns_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];

@@ -21,16 +21,16 @@
 
 struct capture_source {
 	const char *name;
-	pcap_t *pcap;                 /* libpcap reading, or live */
-	struct pcapng_reader *ng;     /* our pcapng reader */
+	pcap_t *pcap;             /* libpcap reading, or live */
+	struct pcapng_reader *ng; /* our pcapng reader */
 	FILE *ng_file;
 	struct bpf_program ng_filter; /* the filter for our reader's packets */
 	bool ng_filtered;
-	pcap_t *ng_dead;              /* compiles the filter per link type */
+	pcap_t *ng_dead; /* compiles the filter per link type */
 	int ng_dead_linktype;
 	const char *filter;
-	uint64_t returned;            /* packets read from this source */
-	bool ahead;                   /* a packet is read ahead */
+	uint64_t returned; /* packets read from this source */
+	bool ahead;        /* a packet is read ahead */
 	bool done;
 	struct capture_packet pkt;
 };
@@ -40,8 +40,7 @@ static usec_t tv_to_usec(const struct timeval *tv)
 	return (usec_t)tv->tv_sec * USEC_PER_SEC + (usec_t)tv->tv_usec;
 }
 
-static int apply_filter(pcap_t *p, const char *filter, const char *name, char *err,
-                        size_t errlen)
+static int apply_filter(pcap_t *p, const char *filter, const char *name, char *err, size_t errlen)
 {
 	struct bpf_program prog;
 	if (!filter || !*filter)
@@ -96,8 +95,8 @@ static int open_file(struct capture_source *s, const char *path, const char *fil
 	s->name = path;
 	s->filter = filter;
 	if (strcmp(path, "-") == 0)
-		s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
-		                                                   perr);
+		s->pcap = pcap_fopen_offline_with_tstamp_precision(
+		    stdin, PCAP_TSTAMP_PRECISION_MICRO, perr);
 	else
 		s->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
 		                                                  perr);
@@ -266,8 +265,7 @@ static int fill(struct capture_source *s, char *err, size_t errlen)
 	if (rc == 1) {
 		s->ahead = true;
 		s->returned++;
-	}
-	else
+	} else
 		s->done = true;
 	return rc < 0 ? -1 : 0;
 }
@@ -308,8 +306,7 @@ void capture_break(struct capture *c)
 		pcap_breakloop(c->src[0].pcap);
 }
 
-bool capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped,
-                   uint64_t *if_dropped)
+bool capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped)
 {
 	struct pcap_stat st;
 	if (!c->live || !c->src || !c->src[0].pcap || pcap_stats(c->src[0].pcap, &st) < 0)

@@ -7,7 +7,10 @@
 
 #include "portolan/community_id.h"
 
-static size_t addr_len(const struct ip_addr *a) { return a->version == 6 ? 16 : 4; }
+static size_t addr_len(const struct ip_addr *a)
+{
+	return a->version == 6 ? 16 : 4;
+}
 
 /* The spec orders the endpoints so the smaller (address, port) comes
  * first, making the hash the same in both directions. */

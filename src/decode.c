@@ -78,20 +78,20 @@ struct decode_ctx {
 };
 
 static const char *const error_names[DERR_COUNT] = {
-	[DERR_NONE] = "none",
-	[DERR_LINK_TRUNCATED] = "link_truncated",
-	[DERR_UNKNOWN_LINKTYPE] = "unknown_linktype",
-	[DERR_IP_TRUNCATED] = "ip_truncated",
-	[DERR_IP_BAD_VERSION] = "ip_bad_version",
-	[DERR_IP_BAD_HEADER_LENGTH] = "ip_bad_header_length",
-	[DERR_IP_BAD_TOTAL_LENGTH] = "ip_bad_total_length",
-	[DERR_IPV6_BAD_EXTENSION] = "ipv6_bad_extension",
-	[DERR_TCP_TRUNCATED] = "tcp_truncated",
-	[DERR_TCP_BAD_HEADER_LENGTH] = "tcp_bad_header_length",
-	[DERR_UDP_TRUNCATED] = "udp_truncated",
-	[DERR_UDP_BAD_LENGTH] = "udp_bad_length",
-	[DERR_TOO_MANY_ENCAPSULATIONS] = "too_many_encapsulations",
-	[DERR_IPV6_TOO_MANY_EXTENSIONS] = "ipv6_too_many_extensions",
+    [DERR_NONE] = "none",
+    [DERR_LINK_TRUNCATED] = "link_truncated",
+    [DERR_UNKNOWN_LINKTYPE] = "unknown_linktype",
+    [DERR_IP_TRUNCATED] = "ip_truncated",
+    [DERR_IP_BAD_VERSION] = "ip_bad_version",
+    [DERR_IP_BAD_HEADER_LENGTH] = "ip_bad_header_length",
+    [DERR_IP_BAD_TOTAL_LENGTH] = "ip_bad_total_length",
+    [DERR_IPV6_BAD_EXTENSION] = "ipv6_bad_extension",
+    [DERR_TCP_TRUNCATED] = "tcp_truncated",
+    [DERR_TCP_BAD_HEADER_LENGTH] = "tcp_bad_header_length",
+    [DERR_UDP_TRUNCATED] = "udp_truncated",
+    [DERR_UDP_BAD_LENGTH] = "udp_bad_length",
+    [DERR_TOO_MANY_ENCAPSULATIONS] = "too_many_encapsulations",
+    [DERR_IPV6_TOO_MANY_EXTENSIONS] = "ipv6_too_many_extensions",
 };
 
 const char *decode_error_name(enum decode_error e)
@@ -208,10 +208,10 @@ static enum decode_status decode_udp(struct packet *p, struct reader r, size_t w
 	 * UDP's).  One that is impossible (< 8, or past the IP payload) is
 	 * counted, but the datagram is still delivered as the IP header sizes
 	 * it: those bytes were already checked against the capture, so reading
-	 * them is safe, and the UDP length is the field that is wrong in the
-	 * wild (0 in RFC 2675 jumbograms, stale in captures taken on a host
-	 * doing UDP segmentation offload).  A dissector still gets to judge the
-	 * bytes; dropping them would hide exactly the oddities worth seeing. */
+	 * them is safe, and of the two lengths the UDP one is the redundant
+	 * one (it is even 0 by design in RFC 2675 jumbograms).  A dissector
+	 * still gets to judge the bytes; dropping them would hide exactly the
+	 * oddities worth seeing.  p->error keeps the anomaly counted. */
 	if (udp_len < UDP_HEADER || udp_len > wire_len) {
 		p->error = DERR_UDP_BAD_LENGTH;
 		udp_len = wire_len;
@@ -226,8 +226,7 @@ static enum decode_status decode_udp(struct packet *p, struct reader r, size_t w
 
 /* A transport we do not follow: the IP fields stay, and payload points at
  * the transport header so that ICMP and friends can still be counted. */
-static enum decode_status unsupported_transport(struct packet *p, struct reader r,
-						size_t wire_len)
+static enum decode_status unsupported_transport(struct packet *p, struct reader r, size_t wire_len)
 {
 	p->payload_wire_len = wire_len;
 	p->payload_len = rd_remaining(&r);
@@ -238,7 +237,7 @@ static enum decode_status unsupported_transport(struct packet *p, struct reader 
 /* r holds the captured bytes after the IP header(s), wire_len the length
  * the IP header gives them. */
 static enum decode_status decode_transport(struct decode_ctx *c, uint8_t proto, struct reader r,
-					   size_t wire_len)
+                                           size_t wire_len)
 {
 	struct packet *p = c->p;
 
@@ -249,8 +248,9 @@ static enum decode_status decode_transport(struct decode_ctx *c, uint8_t proto, 
 		return decode_udp(p, r, wire_len);
 	case IPPROTO_NUM_IPIP:
 	case IPPROTO_NUM_IPV6:
-		/* A tunnel: the inner datagram is the one worth tracking.  Only
-		 * a cut outer datagram may excuse a short inner one. */
+		/* A tunnel: the inner datagram is the one worth tracking.  An
+		 * inner one longer than a whole outer one carries is flagged
+		 * DERR_IP_BAD_TOTAL_LENGTH, like any frame cut short. */
 		if (!enter_layer(c))
 			return malformed(p, DERR_TOO_MANY_ENCAPSULATIONS);
 		if (proto == IPPROTO_NUM_IPIP)
@@ -272,7 +272,7 @@ static bool version_is(const struct reader *r, int version)
 }
 
 static enum decode_status ipv4_fragment(struct packet *p, uint16_t id, uint16_t flags_offset,
-					struct reader payload)
+                                        struct reader payload)
 {
 	p->frag_id = id;
 	p->frag_offset = (uint32_t)(flags_offset & 0x1fff) * 8;
@@ -409,7 +409,7 @@ static bool ipv6_fragment(struct packet *p, struct reader *datagram, const struc
 /* Walks the extension headers from the cursor of datagram (just past the
  * fixed header) to the transport. */
 static enum decode_status ipv6_walk_extensions(struct decode_ctx *c, struct reader datagram,
-					       struct ipv6_walk w)
+                                               struct ipv6_walk w)
 {
 	struct packet *p = c->p;
 
@@ -484,7 +484,7 @@ static enum decode_status decode_ipv6(struct decode_ctx *c, struct reader r, boo
 /* IPv4 or IPv6 by the version nibble, for links that do not say which.
  * other is the answer when it is neither. */
 static enum decode_status decode_ip_guess(struct decode_ctx *c, struct reader r,
-					  enum decode_status other)
+                                          enum decode_status other)
 {
 	int first = rd_peek(&r, 0);
 	if (first < 0)
@@ -640,8 +640,7 @@ static enum decode_status link_linux_sll2(struct decode_ctx *c, struct reader r)
 	return decode_ethertype(c, type, r);
 }
 
-static enum decode_status decode_bsd_family(struct decode_ctx *c, uint32_t family,
-					    struct reader r)
+static enum decode_status decode_bsd_family(struct decode_ctx *c, uint32_t family, struct reader r)
 {
 	switch (family) {
 	case BSD_AF_INET:
@@ -703,12 +702,18 @@ struct link_decoder {
 };
 
 static const struct link_decoder link_decoders[] = {
-	{LINK_ETHERNET, link_ethernet},  {LINK_NULL, link_null},
-	{LINK_LOOP, link_loop},          {LINK_PPP, link_ppp},
-	{LINK_PPP_ETHER, link_ppp_ether}, {LINK_LINUX_SLL, link_linux_sll},
-	{LINK_LINUX_SLL2, link_linux_sll2}, {LINK_RAW, link_raw},
-	{LINK_RAW_DLT12, link_raw},      {LINK_RAW_DLT14, link_raw},
-	{LINK_IPV4, link_ipv4},          {LINK_IPV6, link_ipv6},
+    {LINK_ETHERNET, link_ethernet},
+    {LINK_NULL, link_null},
+    {LINK_LOOP, link_loop},
+    {LINK_PPP, link_ppp},
+    {LINK_PPP_ETHER, link_ppp_ether},
+    {LINK_LINUX_SLL, link_linux_sll},
+    {LINK_LINUX_SLL2, link_linux_sll2},
+    {LINK_RAW, link_raw},
+    {LINK_RAW_DLT12, link_raw},
+    {LINK_RAW_DLT14, link_raw},
+    {LINK_IPV4, link_ipv4},
+    {LINK_IPV6, link_ipv6},
 };
 
 static const struct link_decoder *find_link_decoder(int linktype)
@@ -725,7 +730,7 @@ bool decode_linktype_supported(int linktype)
 }
 
 enum decode_status decode_packet(int linktype, const uint8_t *data, uint32_t caplen,
-				 uint32_t wirelen, usec_t ts, struct packet *p)
+                                 uint32_t wirelen, usec_t ts, struct packet *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ts = ts;

@@ -8,6 +8,12 @@
  * receiver did, so it keeps the first copy, as the most permissive hosts do,
  * and the counters make the overlap visible.
  *
+ * The same rule settles the datagram's length: the first last fragment
+ * (MF clear) fixes it, and bytes any fragment holds past it are dropped, as
+ * Wireshark does ("fragment too long"); a non-last fragment whose length is
+ * not a multiple of 8 is cut down to one, as Linux does for IPv4.  Each
+ * such fragment is counted as malformed, and what remains of it is used.
+ *
  * Datagrams also sit on an age list in order of creation: the timeout and
  * every cap drop from its old end.  Time is packet time only.
  */
@@ -28,9 +34,12 @@
 #define DEFRAG_DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
 #define DEFRAG_DEFAULT_MAX_BYTES (16u << 20)
 #define DEFRAG_DEFAULT_MAX_DATAGRAMS 4096
-/* A 64 KiB datagram needs 45 fragments at an Ethernet MTU, about 120 at the
- * 576 bytes every IPv4 host must accept. */
-#define DEFRAG_DEFAULT_MAX_FRAGMENTS 128
+/* A 64 KiB datagram needs 45 fragments at an Ethernet MTU and about 120 at
+ * the 576 bytes every IPv4 host must accept; robustness captures carry
+ * hundreds of tiny ones that tshark still rebuilds.  The cap bounds the work
+ * of the sorted insert (quadratic in the count), not memory: the byte caps
+ * do that. */
+#define DEFRAG_DEFAULT_MAX_FRAGMENTS 1024
 #define DEFRAG_MIN_BUCKETS 16
 #define DEFRAG_MAX_BUCKETS 65536
 
@@ -38,8 +47,15 @@
 struct piece {
 	struct piece *next;
 	uint32_t offset;
-	uint32_t len;
+	uint32_t len;  /* bytes of the datagram it holds */
+	uint32_t size; /* bytes allocated for data (len may shrink, never grows) */
 	uint8_t data[];
+};
+
+/* The part of a fragment's payload, [start, end) in datagram offsets, that
+ * is still to be used once the datagram's own rules are applied. */
+struct span {
+	uint32_t start, end;
 };
 
 /* RFC 791 keys IPv4 datagrams by protocol too.  RFC 8200 keys IPv6 ones by
@@ -59,19 +75,19 @@ struct datagram {
 	struct datagram *older, *newer; /* the age list, in order of creation */
 	struct datagram_key key;
 	usec_t first_ts;
-	struct piece *pieces;  /* sorted by offset, never overlapping */
-	size_t covered;        /* payload bytes in pieces */
-	uint32_t max_end;      /* end of the furthest piece */
-	uint32_t end;          /* payload length, known once the last fragment came */
+	struct piece *pieces; /* sorted by offset, never overlapping */
+	size_t covered;       /* payload bytes in pieces */
+	uint32_t max_end;     /* end of the furthest piece */
+	uint32_t end;         /* payload length, known once the last fragment came */
 	bool have_end;
-	unsigned n_fragments;  /* fragments seen, duplicates included */
+	unsigned n_fragments; /* fragments seen, duplicates included */
 	/* From the offset-0 fragment: the IPv4 header, or the IPv6 header and
 	 * the extensions before the fragment header. */
 	uint8_t *header;
 	size_t header_len;
-	size_t nh_offset;   /* IPv6: the byte that named the fragment header */
+	size_t nh_offset;    /* IPv6: the byte that named the fragment header */
 	uint8_t next_header; /* IPv6: what the fragment header said came next */
-	size_t mem;         /* memory held, bookkeeping included */
+	size_t mem;          /* memory held, bookkeeping included */
 };
 
 struct defrag {
@@ -219,8 +235,7 @@ static void datagram_drop(struct defrag *d, struct datagram *dg)
 	free(dg);
 }
 
-static struct datagram *datagram_create(struct defrag *d, const struct datagram_key *k,
-					usec_t ts)
+static struct datagram *datagram_create(struct defrag *d, const struct datagram_key *k, usec_t ts)
 {
 	if (d->n_datagrams >= d->cfg.max_datagrams && d->oldest) {
 		datagram_drop(d, d->oldest);
@@ -284,32 +299,82 @@ static bool fragment_is_sane(struct defrag *d, const struct packet *p)
 		return false;
 	}
 	bool ok = (p->ip_version == 4 || p->ip_version == 6) && p->frag_data && p->ip_start &&
-		  p->frag_len > 0 && p->frag_offset + p->frag_len <= IP_MAX_LENGTH &&
-		  (!p->frag_more || p->frag_len % 8 == 0);
+	          p->frag_len > 0 && p->frag_offset + p->frag_len <= IP_MAX_LENGTH;
 	if (!ok)
 		d->stats.malformed++;
 	return ok;
 }
 
-/* A last fragment fixes the datagram's length; every fragment must agree
- * with it.  A fragment that does not is ignored, the datagram kept. */
-static bool fragment_fits_end(struct datagram *dg, const struct packet *p)
+/* The fragment's payload as a span; false when a fragment that is not the
+ * last had to be cut to a multiple of 8. */
+static bool fragment_span(const struct packet *p, struct span *sp)
 {
-	uint32_t frag_end = p->frag_offset + (uint32_t)p->frag_len;
+	uint32_t len = (uint32_t)p->frag_len;
+	bool whole = !p->frag_more || len % 8 == 0;
+	if (!whole)
+		len -= len % 8;
+	sp->start = p->frag_offset;
+	sp->end = p->frag_offset + len;
+	return whole;
+}
 
-	if (p->frag_more)
-		return !dg->have_end || frag_end <= dg->end;
-	if (dg->have_end)
-		return frag_end == dg->end;
-	if (dg->max_end > frag_end)
-		return false;
-	dg->have_end = true;
-	dg->end = frag_end;
-	return true;
+static void release(struct defrag *d, struct datagram *dg, size_t bytes)
+{
+	dg->mem -= bytes;
+	d->bytes_held -= bytes;
+}
+
+/* Drops what the pieces hold at or past end. */
+static void trim_pieces(struct defrag *d, struct datagram *dg, uint32_t end)
+{
+	struct piece **link = &dg->pieces;
+	while (*link) {
+		struct piece *pc = *link;
+		if (pc->offset >= end) {
+			*link = pc->next;
+			dg->covered -= pc->len;
+			release(d, dg, sizeof(*pc) + pc->size);
+			free(pc);
+			continue;
+		}
+		if (pc->offset + pc->len > end) {
+			dg->covered -= pc->offset + pc->len - end;
+			pc->len = end - pc->offset;
+		}
+		link = &pc->next;
+	}
+	if (dg->max_end > end)
+		dg->max_end = end;
+}
+
+/* Applies what the fragment says about the datagram's length, and clips the
+ * span to it.  False when the fragment disagrees with what is held. */
+static bool settle_end(struct defrag *d, struct datagram *dg, const struct packet *p,
+                       struct span *sp)
+{
+	bool agrees = true;
+	if (!p->frag_more) {
+		uint32_t claimed = p->frag_offset + (uint32_t)p->frag_len;
+		if (!dg->have_end) {
+			dg->have_end = true;
+			dg->end = claimed;
+			agrees = dg->max_end <= claimed;
+			trim_pieces(d, dg, claimed);
+		} else {
+			agrees = claimed == dg->end;
+		}
+	}
+	if (dg->have_end && sp->end > dg->end) {
+		sp->end = dg->end;
+		agrees = false;
+	}
+	if (sp->start > sp->end)
+		sp->start = sp->end;
+	return agrees;
 }
 
 static struct piece *piece_new(struct defrag *d, struct datagram *dg, const struct packet *p,
-			       uint32_t offset, uint32_t len)
+                               uint32_t offset, uint32_t len)
 {
 	const uint8_t *src = fragment_bytes(p, offset - p->frag_offset, len);
 	struct piece *pc = src ? malloc(sizeof(*pc) + len) : NULL;
@@ -318,6 +383,7 @@ static struct piece *piece_new(struct defrag *d, struct datagram *dg, const stru
 	pc->next = NULL;
 	pc->offset = offset;
 	pc->len = len;
+	pc->size = len;
 	memcpy(pc->data, src, len);
 	hold(d, dg, sizeof(*pc) + len);
 	dg->covered += len;
@@ -326,12 +392,13 @@ static struct piece *piece_new(struct defrag *d, struct datagram *dg, const stru
 	return pc;
 }
 
-/* Fills the gaps the fragment covers; compares what it overlaps.  Returns
- * false when memory ran out. */
-static bool fragment_insert(struct defrag *d, struct datagram *dg, const struct packet *p)
+/* Fills the gaps the span covers with the fragment's bytes; compares what
+ * it overlaps.  Returns false when memory ran out. */
+static bool fragment_insert(struct defrag *d, struct datagram *dg, const struct packet *p,
+                            struct span sp)
 {
-	uint32_t cursor = p->frag_offset;
-	uint32_t end = p->frag_offset + (uint32_t)p->frag_len;
+	uint32_t cursor = sp.start;
+	uint32_t end = sp.end;
 	struct piece **link = &dg->pieces;
 	bool overlapped = false, differing = false;
 
@@ -354,7 +421,8 @@ static bool fragment_insert(struct defrag *d, struct datagram *dg, const struct 
 		}
 		/* cur holds [cur->offset, ...) with cur->offset <= cursor */
 		uint32_t overlap_end = cur->offset + cur->len < end ? cur->offset + cur->len : end;
-		const uint8_t *mine = fragment_bytes(p, cursor - p->frag_offset, overlap_end - cursor);
+		const uint8_t *mine =
+		    fragment_bytes(p, cursor - p->frag_offset, overlap_end - cursor);
 		overlapped = true;
 		if (!mine || memcmp(cur->data + (cursor - cur->offset), mine, overlap_end - cursor))
 			differing = true;
@@ -453,6 +521,8 @@ const uint8_t *defrag_add(struct defrag *d, const struct packet *p, size_t *len)
 	d->stats.fragments++;
 	if (!fragment_is_sane(d, p))
 		return NULL;
+	struct span sp;
+	bool well_formed = fragment_span(p, &sp);
 
 	struct datagram_key key;
 	key_from_packet(&key, p);
@@ -466,15 +536,13 @@ const uint8_t *defrag_add(struct defrag *d, const struct packet *p, size_t *len)
 		d->stats.dropped_cap++;
 		return NULL;
 	}
-	if (!fragment_fits_end(dg, p)) {
+	if (!settle_end(d, dg, p, &sp))
+		well_formed = false;
+	if (p->frag_offset == 0 && !dg->header && !keep_header(d, dg, p))
+		well_formed = false; /* and the datagram waits for a better first fragment */
+	if (!well_formed)
 		d->stats.malformed++;
-		return NULL;
-	}
-	if (p->frag_offset == 0 && !dg->header && !keep_header(d, dg, p)) {
-		d->stats.malformed++;
-		return NULL;
-	}
-	if (!fragment_insert(d, dg, p)) {
+	if (!fragment_insert(d, dg, p, sp)) {
 		datagram_drop(d, dg); /* out of memory: the datagram cannot complete */
 		d->stats.dropped_cap++;
 		return NULL;

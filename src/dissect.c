@@ -127,8 +127,8 @@ static void pin(struct dissect_ctx *c, struct flow *f, const struct dissector *d
 /* Probes the dissectors registered on the flow's ports (server port first),
  * then all the others.  Returns the one that said yes; sets *wait when a
  * dissector that ranks before any yes asked for more bytes. */
-static const struct dissector *probe_all(const struct flow *f, struct reader r,
-                                         enum direction dir, bool datagram, bool *wait)
+static const struct dissector *probe_all(const struct flow *f, struct reader r, enum direction dir,
+                                         bool datagram, bool *wait)
 {
 	const uint16_t order[2] = {f->port[DIR_SERVER], f->port[DIR_CLIENT]};
 	*wait = false;
@@ -136,9 +136,9 @@ static const struct dissector *probe_all(const struct flow *f, struct reader r,
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < dissector_count; i++) {
 			const struct dissector *d = dissector_registry[i];
-			bool on_port = pass < 2 ? registered_on(d, order[pass])
-			                        : !registered_on(d, order[0]) &&
-			                                  !registered_on(d, order[1]);
+			bool on_port =
+			    pass < 2 ? registered_on(d, order[pass])
+			             : !registered_on(d, order[0]) && !registered_on(d, order[1]);
 			if (!on_port || !handles_transport(d, f) || !d->probe)
 				continue;
 			enum verdict v = d->probe(r, dir);
@@ -153,7 +153,10 @@ static const struct dissector *probe_all(const struct flow *f, struct reader r,
 	return NULL;
 }
 
-static bool classification_over(const struct flow *f) { return f->classify_done == 3; }
+static bool classification_over(const struct flow *f)
+{
+	return f->classify_done == 3;
+}
 
 /* Records that a direction gave one more payload without a verdict. */
 static void note_failed_probe(struct dissect_ctx *c, struct flow *f, enum direction dir)
@@ -166,8 +169,8 @@ static void note_failed_probe(struct dissect_ctx *c, struct flow *f, enum direct
 
 /* ---- delivery ---- */
 
-static void deliver_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir,
-                             usec_t now, const uint8_t *data, size_t len, bool truncated)
+static void deliver_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                             const uint8_t *data, size_t len, bool truncated)
 {
 	struct session s = make_session(c, f, now);
 	s.input_truncated = truncated;

@@ -95,10 +95,22 @@ static void pop(struct json_writer *w, char close)
 	append(w, &close, 1);
 }
 
-static void j_begin_object(struct emitter *e, const char *key) { push(e->ctx, key, '{'); }
-static void j_end_object(struct emitter *e) { pop(e->ctx, '}'); }
-static void j_begin_array(struct emitter *e, const char *key) { push(e->ctx, key, '['); }
-static void j_end_array(struct emitter *e) { pop(e->ctx, ']'); }
+static void j_begin_object(struct emitter *e, const char *key)
+{
+	push(e->ctx, key, '{');
+}
+static void j_end_object(struct emitter *e)
+{
+	pop(e->ctx, '}');
+}
+static void j_begin_array(struct emitter *e, const char *key)
+{
+	push(e->ctx, key, '[');
+}
+static void j_end_array(struct emitter *e)
+{
+	pop(e->ctx, ']');
+}
 
 static void j_string(struct emitter *e, const char *key, const char *s, size_t n)
 {
@@ -141,15 +153,15 @@ static void j_null(struct emitter *e, const char *key)
 }
 
 static const struct emitter_ops json_ops = {
-	.begin_object = j_begin_object,
-	.end_object = j_end_object,
-	.begin_array = j_begin_array,
-	.end_array = j_end_array,
-	.string = j_string,
-	.integer = j_integer,
-	.number = j_number,
-	.boolean = j_boolean,
-	.null = j_null,
+    .begin_object = j_begin_object,
+    .end_object = j_end_object,
+    .begin_array = j_begin_array,
+    .end_array = j_end_array,
+    .string = j_string,
+    .integer = j_integer,
+    .number = j_number,
+    .boolean = j_boolean,
+    .null = j_null,
 };
 
 void json_writer_init(struct json_writer *w, size_t max_bytes)
@@ -176,4 +188,7 @@ void json_writer_free(struct json_writer *w)
 	w->len = w->cap = 0;
 }
 
-const char *json_writer_text(const struct json_writer *w) { return w->buf ? w->buf : ""; }
+const char *json_writer_text(const struct json_writer *w)
+{
+	return w->buf ? w->buf : "";
+}

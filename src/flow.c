@@ -126,10 +126,10 @@ static enum flow_class classify_timeout(const struct flow *f)
 		return FLOW_CLASS_CLOSING;
 	if (f->proto == TRANSPORT_UDP)
 		return FLOW_CLASS_UDP;
-	bool established = f->ep[DIR_CLIENT].state == EP_ESTABLISHED ||
-	                   f->ep[DIR_SERVER].state == EP_ESTABLISHED ||
-	                   (f->ep[DIR_CLIENT].state == EP_PARTIAL &&
-	                    f->ep[DIR_SERVER].state == EP_PARTIAL);
+	bool established =
+	    f->ep[DIR_CLIENT].state == EP_ESTABLISHED ||
+	    f->ep[DIR_SERVER].state == EP_ESTABLISHED ||
+	    (f->ep[DIR_CLIENT].state == EP_PARTIAL && f->ep[DIR_SERVER].state == EP_PARTIAL);
 	return established ? FLOW_CLASS_TCP_ESTABLISHED : FLOW_CLASS_TCP_OPENING;
 }
 
@@ -200,8 +200,7 @@ void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason why)
  * direction_basis says.  Returns true when the sender is the server. */
 static bool sender_is_server(const struct packet *p, uint8_t *basis)
 {
-	if (p->ip_proto == TRANSPORT_TCP && (p->tcp_flags & TCP_SYN) &&
-	    !(p->tcp_flags & TCP_RST)) {
+	if (p->ip_proto == TRANSPORT_TCP && (p->tcp_flags & TCP_SYN) && !(p->tcp_flags & TCP_RST)) {
 		*basis = BASIS_HANDSHAKE; /* the SYN's sender; a SYN-ACK's receiver */
 		return (p->tcp_flags & TCP_ACK) != 0;
 	}
@@ -440,7 +439,10 @@ void flow_table_free(struct flow_table *t)
 	free(t);
 }
 
-const struct flow_table_stats *flow_table_stats(const struct flow_table *t) { return &t->stats; }
+const struct flow_table_stats *flow_table_stats(const struct flow_table *t)
+{
+	return &t->stats;
+}
 
 /* ---- Zeek's conn_state (scripts/base/protocols/conn/main.zeek) ---- */
 

@@ -52,30 +52,29 @@ static void on_stats_signal(int sig)
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-	        "usage: portolan [-r FILE]... | -i IFACE [options] [BPF filter words]\n"
-	        "  -r FILE            read a pcap or pcapng file ('-' is stdin); several are\n"
-	        "                     merged in timestamp order\n"
-	        "  -i IFACE           capture live on IFACE\n"
-	        "  -D                 list the interfaces that can be captured on\n"
-	        "  -p                 do not put the interface into promiscuous mode\n"
-	        "  -s SNAPLEN         bytes captured per packet (default 262144)\n"
-	        "  -B KIB             kernel capture buffer size in KiB\n"
-	        "  -F FILE            read the BPF filter from FILE\n"
-	        "  -c N               stop after N packets\n"
-	        "  --json             write JSON Lines session records on stdout\n"
-	        "  -o FILE            write JSON Lines session records to FILE\n"
-	        "  -v                 text: show each session's protocol fields too\n"
-	        "  -d PORT=PROTO      decode PORT as PROTO (like Wireshark's decode-as)\n"
-	        "  --show-credentials show passwords the wire carried (off by default)\n"
-	        "  --max-flows N      flows tracked at once (default 262144)\n"
-	        "  --tcp-timeout S    idle timeout of established TCP flows (default 300)\n"
-	        "  --tcp-opening-timeout S  of TCP flows not established (default 30)\n"
-	        "  --udp-timeout S    idle timeout of UDP flows (default 60)\n"
-	        "  --close-delay S    wait after a TCP close before the record (default 5)\n"
-	        "  --version          print the version\n"
-	        "Signals: SIGINT/SIGTERM flush every open flow and exit; SIGUSR1 prints\n"
-	        "the running statistics on stderr.\n");
+	fprintf(fp, "usage: portolan [-r FILE]... | -i IFACE [options] [BPF filter words]\n"
+	            "  -r FILE            read a pcap or pcapng file ('-' is stdin); several are\n"
+	            "                     merged in timestamp order\n"
+	            "  -i IFACE           capture live on IFACE\n"
+	            "  -D                 list the interfaces that can be captured on\n"
+	            "  -p                 do not put the interface into promiscuous mode\n"
+	            "  -s SNAPLEN         bytes captured per packet (default 262144)\n"
+	            "  -B KIB             kernel capture buffer size in KiB\n"
+	            "  -F FILE            read the BPF filter from FILE\n"
+	            "  -c N               stop after N packets\n"
+	            "  --json             write JSON Lines session records on stdout\n"
+	            "  -o FILE            write JSON Lines session records to FILE\n"
+	            "  -v                 text: show each session's protocol fields too\n"
+	            "  -d PORT=PROTO      decode PORT as PROTO (like Wireshark's decode-as)\n"
+	            "  --show-credentials show passwords the wire carried (off by default)\n"
+	            "  --max-flows N      flows tracked at once (default 262144)\n"
+	            "  --tcp-timeout S    idle timeout of established TCP flows (default 300)\n"
+	            "  --tcp-opening-timeout S  of TCP flows not established (default 30)\n"
+	            "  --udp-timeout S    idle timeout of UDP flows (default 60)\n"
+	            "  --close-delay S    wait after a TCP close before the record (default 5)\n"
+	            "  --version          print the version\n"
+	            "Signals: SIGINT/SIGTERM flush every open flow and exit; SIGUSR1 prints\n"
+	            "the running statistics on stderr.\n");
 }
 
 enum long_only {
@@ -90,16 +89,16 @@ enum long_only {
 };
 
 static const struct option long_options[] = {
-	{"json", no_argument, NULL, OPT_JSON},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, 'h'},
-	{"show-credentials", no_argument, NULL, OPT_SHOW_CREDENTIALS},
-	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
-	{"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
-	{"tcp-opening-timeout", required_argument, NULL, OPT_TCP_OPENING_TIMEOUT},
-	{"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
-	{"close-delay", required_argument, NULL, OPT_CLOSE_DELAY},
-	{NULL, 0, NULL, 0},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, 'h'},
+    {"show-credentials", no_argument, NULL, OPT_SHOW_CREDENTIALS},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
+    {"tcp-opening-timeout", required_argument, NULL, OPT_TCP_OPENING_TIMEOUT},
+    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+    {"close-delay", required_argument, NULL, OPT_CLOSE_DELAY},
+    {NULL, 0, NULL, 0},
 };
 
 static int fail(const char *fmt, const char *arg)
@@ -372,14 +371,16 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (o.list_interfaces) {
+		free(o.filter);
 		if (capture_list_interfaces(stdout, err, sizeof err) < 0)
 			return fail("%s", err);
 		return 0;
 	}
-	if ((o.live.iface ? capture_open_live(&cap, &o.live, o.filter, err, sizeof err)
-	                  : capture_open_files(&cap, o.files, o.n_files, o.filter, err,
-	                                       sizeof err)) < 0) {
+	if ((o.live.iface
+	         ? capture_open_live(&cap, &o.live, o.filter, err, sizeof err)
+	         : capture_open_files(&cap, o.files, o.n_files, o.filter, err, sizeof err)) < 0) {
 		capture_close(&cap);
+		free(o.filter);
 		return fail("%s", err);
 	}
 	if (o.live.iface && geteuid() == 0)
@@ -388,10 +389,13 @@ int main(int argc, char **argv)
 	if (output_open(&out, o.output_path, json ? OUTPUT_JSON : OUTPUT_TEXT, o.verbose, err,
 	                sizeof err) < 0) {
 		capture_close(&cap);
+		free(o.filter);
 		return fail("%s", err);
 	}
 	if (pipeline_init(&pl, &o.pipeline, &out) < 0) {
 		capture_close(&cap);
+		output_close(&out);
+		free(o.filter);
 		return fail("%s", "out of memory");
 	}
 	if (cap.live)

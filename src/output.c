@@ -5,8 +5,8 @@
 #include "portolan/output.h"
 #include "portolan/record.h"
 
-int output_open(struct output *o, const char *path, enum output_format fmt, bool verbose,
-                char *err, size_t errlen)
+int output_open(struct output *o, const char *path, enum output_format fmt, bool verbose, char *err,
+                size_t errlen)
 {
 	memset(o, 0, sizeof *o);
 	o->format = fmt;
@@ -73,7 +73,10 @@ static void td_begin_array(struct emitter *e, const char *key)
 	td_push(t, key);
 	t->index[t->depth - 1] = 0;
 }
-static void td_end(struct emitter *e) { td_pop(e->ctx); }
+static void td_end(struct emitter *e)
+{
+	td_pop(e->ctx);
+}
 
 static void td_string(struct emitter *e, const char *key, const char *s, size_t n)
 {
@@ -97,18 +100,21 @@ static void td_boolean(struct emitter *e, const char *key, bool v)
 {
 	td_line(e->ctx, key, v ? "true" : "false");
 }
-static void td_null(struct emitter *e, const char *key) { td_line(e->ctx, key, "-"); }
+static void td_null(struct emitter *e, const char *key)
+{
+	td_line(e->ctx, key, "-");
+}
 
 static const struct emitter_ops text_detail_ops = {
-	.begin_object = td_begin_object,
-	.end_object = td_end,
-	.begin_array = td_begin_array,
-	.end_array = td_end,
-	.string = td_string,
-	.integer = td_integer,
-	.number = td_number,
-	.boolean = td_boolean,
-	.null = td_null,
+    .begin_object = td_begin_object,
+    .end_object = td_end,
+    .begin_array = td_begin_array,
+    .end_array = td_end,
+    .string = td_string,
+    .integer = td_integer,
+    .number = td_number,
+    .boolean = td_boolean,
+    .null = td_null,
 };
 
 static void write_text(struct output *o, const struct flow *f)

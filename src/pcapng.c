@@ -61,7 +61,7 @@ struct pcapng_reader {
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -119,41 +119,42 @@ static int read_byte_order(struct pcapng_reader *r, uint8_t magic[4], char *err,
 {
 	if (read_some(r, magic, 4) != 4)
 		return fail(err, errlen, "truncated section header at offset %" PRIu64,
-			    r->block_offset);
+		            r->block_offset);
 	struct reader m = rd_init(magic, 4);
 	uint32_t be = rd_be32(&m);
 	rd_seek(&m, 0);
 	uint32_t le = rd_le32(&m);
 	if (be != BYTE_ORDER_MAGIC && le != BYTE_ORDER_MAGIC)
 		return fail(err, errlen, "bad byte-order magic 0x%08" PRIx32 " at offset %" PRIu64,
-			    be, r->block_offset);
+		            be, r->block_offset);
 	r->big_endian = be == BYTE_ORDER_MAGIC;
 	return 0;
 }
 
 static int check_block_length(const struct pcapng_reader *r, uint32_t total, char *err,
-			      size_t errlen)
+                              size_t errlen)
 {
 	if (total % 4)
 		return fail(err, errlen,
-			    "block at offset %" PRIu64 ": length %" PRIu32
-			    " is not a multiple of 4",
-			    r->block_offset, total);
+		            "block at offset %" PRIu64 ": length %" PRIu32
+		            " is not a multiple of 4",
+		            r->block_offset, total);
 	if (total < BLOCK_MIN)
 		return fail(err, errlen,
-			    "block at offset %" PRIu64 ": length %" PRIu32 " is below the minimum %d",
-			    r->block_offset, total, BLOCK_MIN);
+		            "block at offset %" PRIu64 ": length %" PRIu32
+		            " is below the minimum %d",
+		            r->block_offset, total, BLOCK_MIN);
 	if (total > PCAPNG_MAX_BLOCK)
 		return fail(err, errlen,
-			    "block at offset %" PRIu64 ": length %" PRIu32 " is over the limit %u",
-			    r->block_offset, total, PCAPNG_MAX_BLOCK);
+		            "block at offset %" PRIu64 ": length %" PRIu32 " is over the limit %u",
+		            r->block_offset, total, PCAPNG_MAX_BLOCK);
 	return 0;
 }
 
 /* Reads the next block: 1 with its type and body (what lies between the two
  * length fields), 0 at a clean end of file, -1 on an error. */
 static int read_block(struct pcapng_reader *r, uint32_t *type, struct reader *body, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	uint8_t head[8], magic[4];
 	r->block_offset = r->offset;
@@ -164,7 +165,7 @@ static int read_block(struct pcapng_reader *r, uint32_t *type, struct reader *bo
 		return 0;
 	if (got < sizeof(head))
 		return fail(err, errlen, "truncated block header at offset %" PRIu64,
-			    r->block_offset);
+		            r->block_offset);
 
 	struct reader h = rd_init(head, sizeof(head));
 	bool is_shb = rd_be32(&h) == BLOCK_SHB;
@@ -182,7 +183,7 @@ static int read_block(struct pcapng_reader *r, uint32_t *type, struct reader *bo
 	size_t have = is_shb ? sizeof(magic) : 0;
 	if (body_len < have)
 		return fail(err, errlen, "section header at offset %" PRIu64 " is too short",
-			    r->block_offset);
+		            r->block_offset);
 	if (!ensure_buffer(r, body_len + 4))
 		return fail(err, errlen, "out of memory for a block of %" PRIu32 " bytes", total);
 	memcpy(r->buf, magic, have);
@@ -190,17 +191,17 @@ static int read_block(struct pcapng_reader *r, uint32_t *type, struct reader *bo
 	got = read_some(r, r->buf + have, want);
 	if (got < want)
 		return fail(err, errlen,
-			    "truncated block at offset %" PRIu64 ": %zu of its %" PRIu32
-			    " bytes are in the file",
-			    r->block_offset, sizeof(head) + have + got, total);
+		            "truncated block at offset %" PRIu64 ": %zu of its %" PRIu32
+		            " bytes are in the file",
+		            r->block_offset, sizeof(head) + have + got, total);
 
 	struct reader trailer = rd_init(r->buf + body_len, 4);
 	uint32_t total_again = get32(r, &trailer);
 	if (total_again != total)
 		return fail(err, errlen,
-			    "block at offset %" PRIu64 ": trailing length %" PRIu32
-			    " differs from the leading %" PRIu32,
-			    r->block_offset, total_again, total);
+		            "block at offset %" PRIu64 ": trailing length %" PRIu32
+		            " differs from the leading %" PRIu32,
+		            r->block_offset, total_again, total);
 	*body = rd_init(r->buf, body_len);
 	return 1;
 }
@@ -215,10 +216,11 @@ static int parse_shb(struct pcapng_reader *r, struct reader body, char *err, siz
 	rd_skip(&body, 8); /* section length: often -1, never needed */
 	if (!rd_ok(&body))
 		return fail(err, errlen, "section header at offset %" PRIu64 " is too short",
-			    r->block_offset);
+		            r->block_offset);
 	if (major != 1)
-		return fail(err, errlen, "section at offset %" PRIu64 ": pcapng version %u.%u unsupported",
-			    r->block_offset, major, minor);
+		return fail(err, errlen,
+		            "section at offset %" PRIu64 ": pcapng version %u.%u unsupported",
+		            r->block_offset, major, minor);
 	r->in_section = true;
 	r->n_ifaces = 0; /* interface ids restart with every section */
 	return 0;
@@ -234,7 +236,7 @@ static bool set_tsresol(struct interface *i, uint8_t v)
 /* The options we need from an IDB.  A list cut short keeps what came
  * before: options are hints, the block itself is sound. */
 static int parse_interface_options(const struct pcapng_reader *r, struct reader opts,
-				   struct interface *i, char *err, size_t errlen)
+                                   struct interface *i, char *err, size_t errlen)
 {
 	while (rd_remaining(&opts) >= 4) {
 		uint16_t code = get16(r, &opts);
@@ -248,9 +250,9 @@ static int parse_interface_options(const struct pcapng_reader *r, struct reader 
 			uint8_t v = rd_u8(&value);
 			if (!set_tsresol(i, v))
 				return fail(err, errlen,
-					    "interface block at offset %" PRIu64
-					    ": if_tsresol 0x%02x is too fine",
-					    r->block_offset, v);
+				            "interface block at offset %" PRIu64
+				            ": if_tsresol 0x%02x is too fine",
+				            r->block_offset, v);
 		} else if (code == OPT_IF_TSOFFSET && len >= 8) {
 			i->tsoffset = get64(r, &value);
 		}
@@ -267,12 +269,12 @@ static int parse_idb(struct pcapng_reader *r, struct reader body, char *err, siz
 	i.snaplen = get32(r, &body);
 	if (!rd_ok(&body))
 		return fail(err, errlen, "interface block at offset %" PRIu64 " is too short",
-			    r->block_offset);
+		            r->block_offset);
 	if (parse_interface_options(r, body, &i, err, errlen) < 0)
 		return -1;
 	if (r->n_ifaces == PCAPNG_MAX_INTERFACES)
 		return fail(err, errlen, "more than %d interfaces in one section",
-			    PCAPNG_MAX_INTERFACES);
+		            PCAPNG_MAX_INTERFACES);
 	if (r->n_ifaces == r->cap_ifaces) {
 		size_t cap = r->cap_ifaces ? r->cap_ifaces * 2 : 8;
 		struct interface *a = realloc(r->ifaces, cap * sizeof(*a));
@@ -286,26 +288,26 @@ static int parse_idb(struct pcapng_reader *r, struct reader body, char *err, siz
 }
 
 static const uint64_t powers_of_ten[MAX_DECIMAL_TSRESOL + 1] = {
-	1ull,
-	10ull,
-	100ull,
-	1000ull,
-	10000ull,
-	100000ull,
-	1000000ull,
-	10000000ull,
-	100000000ull,
-	1000000000ull,
-	10000000000ull,
-	100000000000ull,
-	1000000000000ull,
-	10000000000000ull,
-	100000000000000ull,
-	1000000000000000ull,
-	10000000000000000ull,
-	100000000000000000ull,
-	1000000000000000000ull,
-	10000000000000000000ull,
+    1ull,
+    10ull,
+    100ull,
+    1000ull,
+    10000ull,
+    100000ull,
+    1000000ull,
+    10000000ull,
+    100000000ull,
+    1000000000ull,
+    10000000000ull,
+    100000000000ull,
+    1000000000000ull,
+    10000000000000ull,
+    100000000000000ull,
+    1000000000000000ull,
+    10000000000000000ull,
+    100000000000000000ull,
+    1000000000000000000ull,
+    10000000000000000000ull,
 };
 
 /* A timestamp in the interface's units, as microseconds since the epoch. */
@@ -332,8 +334,8 @@ static usec_t timestamp_usec(const struct interface *i, uint64_t ts)
 	return usec + i->tsoffset * USEC_PER_SEC;
 }
 
-static const struct interface *interface_at(const struct pcapng_reader *r, uint32_t id,
-					    char *err, size_t errlen)
+static const struct interface *interface_at(const struct pcapng_reader *r, uint32_t id, char *err,
+                                            size_t errlen)
 {
 	if (id < r->n_ifaces)
 		return &r->ifaces[id];
@@ -346,15 +348,15 @@ static const struct interface *interface_at(const struct pcapng_reader *r, uint3
 
 /* Takes caplen bytes of packet data from body: never more than the block. */
 static int take_data(const struct pcapng_reader *r, struct reader *body, uint32_t caplen,
-		     struct pcapng_packet *out, char *err, size_t errlen)
+                     struct pcapng_packet *out, char *err, size_t errlen)
 {
 	size_t left = rd_remaining(body);
 	out->data = rd_take(body, caplen);
 	if (!out->data)
 		return fail(err, errlen,
-			    "packet block at offset %" PRIu64 ": captured length %" PRIu32
-			    " runs past the block (%zu bytes left)",
-			    r->block_offset, caplen, left);
+		            "packet block at offset %" PRIu64 ": captured length %" PRIu32
+		            " runs past the block (%zu bytes left)",
+		            r->block_offset, caplen, left);
 	out->caplen = caplen;
 	if (out->wirelen < caplen) /* the original length is the one that is wrong */
 		out->wirelen = caplen;
@@ -364,7 +366,7 @@ static int take_data(const struct pcapng_reader *r, struct reader *body, uint32_
 /* Enhanced Packet Block (type 6) and the obsolete Packet Block (type 2):
  * the same fields, the interface id 32 or 16 bits wide. */
 static int parse_packet_block(struct pcapng_reader *r, uint32_t type, struct reader body,
-			      struct pcapng_packet *out, char *err, size_t errlen)
+                              struct pcapng_packet *out, char *err, size_t errlen)
 {
 	uint32_t id;
 	if (type == BLOCK_EPB) {
@@ -379,7 +381,7 @@ static int parse_packet_block(struct pcapng_reader *r, uint32_t type, struct rea
 	out->wirelen = get32(r, &body);
 	if (!rd_ok(&body))
 		return fail(err, errlen, "packet block at offset %" PRIu64 " is too short",
-			    r->block_offset);
+		            r->block_offset);
 	const struct interface *i = interface_at(r, id, err, errlen);
 	if (!i)
 		return -1;
@@ -392,12 +394,12 @@ static int parse_packet_block(struct pcapng_reader *r, uint32_t type, struct rea
 /* Simple Packet Block: interface 0, no timestamp, and a captured length
  * that follows from the block length, the original length and the snaplen. */
 static int parse_spb(struct pcapng_reader *r, struct reader body, struct pcapng_packet *out,
-		     char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
 	out->wirelen = get32(r, &body);
 	if (!rd_ok(&body))
 		return fail(err, errlen, "simple packet block at offset %" PRIu64 " is too short",
-			    r->block_offset);
+		            r->block_offset);
 	const struct interface *i = interface_at(r, 0, err, errlen);
 	if (!i)
 		return -1;
@@ -414,7 +416,7 @@ static int parse_spb(struct pcapng_reader *r, struct reader body, struct pcapng_
 
 /* 1 with a packet in *out, 0 for a block that carries none, -1 on error. */
 static int parse_block(struct pcapng_reader *r, uint32_t type, struct reader body,
-		       struct pcapng_packet *out, char *err, size_t errlen)
+                       struct pcapng_packet *out, char *err, size_t errlen)
 {
 	switch (type) {
 	case BLOCK_SHB:

@@ -8,8 +8,8 @@
 #define EXPIRE_INTERVAL (1 * USEC_PER_SEC)
 
 static const char *const end_reasons[] = {
-	[END_IDLE] = "idle", [END_CLOSED] = "closed", [END_EVICTED] = "evicted",
-	[END_FLUSH] = "end-of-input", [END_REUSED] = "reused",
+    [END_IDLE] = "idle",          [END_CLOSED] = "closed", [END_EVICTED] = "evicted",
+    [END_FLUSH] = "end-of-input", [END_REUSED] = "reused",
 };
 
 void pipeline_config_default(struct pipeline_config *cfg)
@@ -132,7 +132,10 @@ void pipeline_packet(struct pipeline *pl, int linktype, usec_t ts, const uint8_t
 		handle_ip(pl, st, &p);
 }
 
-void pipeline_tick(struct pipeline *pl, usec_t now) { advance_clock(pl, now); }
+void pipeline_tick(struct pipeline *pl, usec_t now)
+{
+	advance_clock(pl, now);
+}
 
 void pipeline_flush(struct pipeline *pl)
 {

@@ -17,7 +17,7 @@ static const char *const basis_names[] = {"handshake", "port", "first-packet"};
 void record_uid(const struct flow *f, char *out, size_t n)
 {
 	static const char digits[] =
-		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	/* a bijective mix of the creation serial: unique per run, and the
 	 * same on every run over the same input */
 	uint64_t x = f->serial + 0x9e3779b97f4a7c15ULL;
@@ -85,7 +85,10 @@ static void emit_alerts(struct emitter *e, const struct flow *f)
 	emit_array_end(e);
 }
 
-static double seconds(usec_t t) { return (double)t / 1e6; }
+static double seconds(usec_t t)
+{
+	return (double)t / 1e6;
+}
 
 void record_finish_alerts(struct flow *f)
 {

@@ -5,15 +5,15 @@
 #include "portolan/session_internal.h"
 
 static const char *const alert_names[ALERT_COUNT] = {
-	[ALERT_CLEARTEXT_CREDENTIALS] = "cleartext-credentials",
-	[ALERT_INSECURE_PROTOCOL] = "insecure-protocol",
-	[ALERT_NTP_CONTROL_QUERY] = "ntp-control-query",
-	[ALERT_DEPRECATED_VERSION] = "deprecated-version",
-	[ALERT_WEAK_SECURITY] = "weak-security",
-	[ALERT_NON_STANDARD_PORT] = "non-standard-port",
-	[ALERT_MALFORMED] = "malformed",
-	[ALERT_TRUNCATED] = "truncated",
-	[ALERT_GAP] = "gap",
+    [ALERT_CLEARTEXT_CREDENTIALS] = "cleartext-credentials",
+    [ALERT_INSECURE_PROTOCOL] = "insecure-protocol",
+    [ALERT_NTP_CONTROL_QUERY] = "ntp-control-query",
+    [ALERT_DEPRECATED_VERSION] = "deprecated-version",
+    [ALERT_WEAK_SECURITY] = "weak-security",
+    [ALERT_NON_STANDARD_PORT] = "non-standard-port",
+    [ALERT_MALFORMED] = "malformed",
+    [ALERT_TRUNCATED] = "truncated",
+    [ALERT_GAP] = "gap",
 };
 
 const char *alert_name(enum alert a)
@@ -35,7 +35,10 @@ void session_count(struct session *s, const char *counter)
 		counters_add(s->counters, counter, 1);
 }
 
-usec_t session_now(const struct session *s) { return s->now; }
+usec_t session_now(const struct session *s)
+{
+	return s->now;
+}
 
 const struct ip_addr *session_addr(const struct session *s, enum direction side)
 {
@@ -47,9 +50,15 @@ uint16_t session_port(const struct session *s, enum direction side)
 	return s->flow->port[side];
 }
 
-bool session_is_tcp(const struct session *s) { return s->flow->proto == TRANSPORT_TCP; }
+bool session_is_tcp(const struct session *s)
+{
+	return s->flow->proto == TRANSPORT_TCP;
+}
 
-bool session_show_credentials(const struct session *s) { return s->show_credentials; }
+bool session_show_credentials(const struct session *s)
+{
+	return s->show_credentials;
+}
 
 struct session *session_detached_new(bool tcp, const struct ip_addr *client, uint16_t client_port,
                                      const struct ip_addr *server, uint16_t server_port)
@@ -82,7 +91,10 @@ void session_detached_free(struct session *s)
 	free(s);
 }
 
-void session_set_now(struct session *s, usec_t now) { s->now = now; }
+void session_set_now(struct session *s, usec_t now)
+{
+	s->now = now;
+}
 
 bool session_has_alert(const struct session *s, enum alert a)
 {

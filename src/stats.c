@@ -5,8 +5,9 @@
 #include "portolan/pipeline.h"
 
 static const char *const status_names[] = {
-	[DECODE_OK] = "decoded", [DECODE_FRAGMENT] = "fragments", [DECODE_NOT_IP] = "not_ip",
-	[DECODE_UNSUPPORTED] = "unsupported_transport", [DECODE_MALFORMED] = "malformed",
+    [DECODE_OK] = "decoded",          [DECODE_FRAGMENT] = "fragments",
+    [DECODE_NOT_IP] = "not_ip",       [DECODE_UNSUPPORTED] = "unsupported_transport",
+    [DECODE_MALFORMED] = "malformed",
 };
 
 void pipeline_print_summary(const struct pipeline *pl, FILE *fp)
@@ -16,8 +17,9 @@ void pipeline_print_summary(const struct pipeline *pl, FILE *fp)
 
 	fprintf(fp, "portolan: %" PRIu64 " packets, %" PRIu64 " bytes, %.3f s of traffic\n",
 	        pl->packets, pl->bytes, (double)(pl->last_ts - pl->first_ts) / 1e6);
-	fprintf(fp, "  flows: %" PRIu64 " created, %" PRIu64 " evicted, %" PRIu64
-	            " most open at once\n",
+	fprintf(fp,
+	        "  flows: %" PRIu64 " created, %" PRIu64 " evicted, %" PRIu64
+	        " most open at once\n",
 	        fs->created, fs->evicted, fs->max_active);
 	fprintf(fp, "  sessions:");
 	for (size_t i = 0; i < pl->protocols.n; i++)
@@ -28,8 +30,9 @@ void pipeline_print_summary(const struct pipeline *pl, FILE *fp)
 	for (int s = 0; s <= DECODE_MALFORMED; s++)
 		fprintf(fp, " %s %" PRIu64, status_names[s], pl->by_status[s]);
 	fprintf(fp, " snaplen-cut %" PRIu64 "\n", pl->snap_truncated);
-	fprintf(fp, "  fragments: %" PRIu64 " held, %" PRIu64 " datagrams rebuilt, %" PRIu64
-	            " timed out, %" PRIu64 " dropped by caps\n",
+	fprintf(fp,
+	        "  fragments: %" PRIu64 " held, %" PRIu64 " datagrams rebuilt, %" PRIu64
+	        " timed out, %" PRIu64 " dropped by caps\n",
 	        ds->fragments, ds->reassembled, ds->timeouts, ds->dropped_cap);
 	for (int e = 1; e < DERR_COUNT; e++)
 		if (pl->by_error[e])

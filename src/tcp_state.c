@@ -25,7 +25,10 @@
  * (Zeek's TOO_LARGE_SEQ_DELTA). */
 #define TOO_LARGE_SEQ_DELTA 1048576
 
-static int32_t seq_delta(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
+static int32_t seq_delta(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
 
 static void set_state(struct tcp_endpoint *ep, enum endpoint_state s)
 {
@@ -106,11 +109,10 @@ static void update_history(struct flow *f, enum direction dir, struct tcp_endpoi
 			flow_history_check(f, dir, 'Q');
 	} else if (control == 1) {
 		if (flags & TCP_SYN)
-			history_repeatable(f, dir, (flags & TCP_ACK) ? 'H' : 'S', &ep->hist_last_syn,
-			                   rel_seq);
+			history_repeatable(f, dir, (flags & TCP_ACK) ? 'H' : 'S',
+			                   &ep->hist_last_syn, rel_seq);
 		if (flags & TCP_FIN) /* a FIN's sequence number is after its data */
-			history_repeatable(f, dir, 'F', &ep->hist_last_fin,
-			                   rel_seq + (int64_t)len);
+			history_repeatable(f, dir, 'F', &ep->hist_last_fin, rel_seq + (int64_t)len);
 		if (flags & TCP_RST)
 			history_repeatable(f, dir, 'R', &ep->hist_last_rst, rel_seq);
 	} else if (len) {

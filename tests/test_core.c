@@ -131,10 +131,11 @@ static void test_community_id_vectors(void **state)
 	struct ip_addr c = {4, {192, 168, 1, 52}}, d = {4, {8, 8, 8, 8}};
 	community_id_v1(out, sizeof out, 0, 17, &c, 54585, &d, 53);
 	assert_string_equal(out, "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
-	struct ip_addr e6 = {6, {0x20, 0x01, 0x04, 0x70, 0xe5, 0xbf, 0xde, 0xad, 0x49, 0x57, 0x21,
-	                         0x74, 0xe8, 0x2c, 0x48, 0x87}};
-	struct ip_addr f6 = {6, {0x26, 0x07, 0xf8, 0xb0, 0x40, 0x0c, 0x0c, 0x03, 0, 0, 0, 0, 0, 0,
-	                         0, 0x1a}};
+	struct ip_addr e6 = {6,
+	                     {0x20, 0x01, 0x04, 0x70, 0xe5, 0xbf, 0xde, 0xad, 0x49, 0x57, 0x21,
+	                      0x74, 0xe8, 0x2c, 0x48, 0x87}};
+	struct ip_addr f6 = {
+	    6, {0x26, 0x07, 0xf8, 0xb0, 0x40, 0x0c, 0x0c, 0x03, 0, 0, 0, 0, 0, 0, 0, 0x1a}};
 	community_id_v1(out, sizeof out, 0, 6, &e6, 63943, &f6, 25);
 	assert_string_equal(out, "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=");
 }
@@ -174,16 +175,16 @@ static void test_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reader_reads_and_fails_sticky),
-		cmocka_unit_test(test_reader_sub_and_take),
-		cmocka_unit_test(test_reader_find_and_seek),
-		cmocka_unit_test(test_json_escape),
-		cmocka_unit_test(test_text_escape),
-		cmocka_unit_test(test_json_writer),
-		cmocka_unit_test(test_json_writer_cap),
-		cmocka_unit_test(test_community_id_vectors),
-		cmocka_unit_test(test_port_classes),
-		cmocka_unit_test(test_counters),
+	    cmocka_unit_test(test_reader_reads_and_fails_sticky),
+	    cmocka_unit_test(test_reader_sub_and_take),
+	    cmocka_unit_test(test_reader_find_and_seek),
+	    cmocka_unit_test(test_json_escape),
+	    cmocka_unit_test(test_text_escape),
+	    cmocka_unit_test(test_json_writer),
+	    cmocka_unit_test(test_json_writer_cap),
+	    cmocka_unit_test(test_community_id_vectors),
+	    cmocka_unit_test(test_port_classes),
+	    cmocka_unit_test(test_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

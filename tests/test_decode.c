@@ -72,7 +72,7 @@ static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0, 0xbb};
 
 /* An IPv4 header for payload_len bytes of proto, checksum filled in. */
 static void put_ipv4(struct buf *b, unsigned proto, size_t payload_len, unsigned id,
-		     unsigned flags_offset)
+                     unsigned flags_offset)
 {
 	size_t start = b->n;
 	put8(b, 0x45);
@@ -112,7 +112,7 @@ static void put_udp(struct buf *b, const void *payload, size_t len)
 
 /* A TCP header with options (padded by the caller to a multiple of 4). */
 static void put_tcp(struct buf *b, unsigned flags, const uint8_t *opts, size_t optlen,
-		    const void *payload, size_t len)
+                    const void *payload, size_t len)
 {
 	assert_int_equal(optlen % 4, 0);
 	put16(b, 40000);
@@ -171,13 +171,13 @@ static struct buf ethernet(unsigned type, const struct buf *ip)
 /* Decodes from a heap copy of exactly caplen bytes, so that AddressSanitizer
  * sees any read past the end. */
 static enum decode_status decode_exact(int linktype, const struct buf *b, size_t caplen,
-				       size_t wirelen, struct packet *p)
+                                       size_t wirelen, struct packet *p)
 {
 	uint8_t *copy = malloc(caplen ? caplen : 1);
 	assert_non_null(copy);
 	memcpy(copy, b->b, caplen);
 	enum decode_status st =
-		decode_packet(linktype, copy, (uint32_t)caplen, (uint32_t)wirelen, 42, p);
+	    decode_packet(linktype, copy, (uint32_t)caplen, (uint32_t)wirelen, 42, p);
 	/* pointers into the copy must not outlive it */
 	p->payload = p->ip_start = p->frag_data = NULL;
 	free(copy);
@@ -323,8 +323,8 @@ static void test_tcp_window_scale(void **state)
 {
 	(void)state;
 	/* MSS, SACK permitted, timestamps, NOP, window scale 7 */
-	static const uint8_t syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1,
-					   0, 0, 0, 0, 1, 3, 3, 7};
+	static const uint8_t syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+	                                   0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
 	struct packet p;
 	struct buf ip = ipv4_tcp(TCP_SYN, syn_opts, sizeof(syn_opts), 0);
 	struct buf f = ethernet(0x0800, &ip);
@@ -454,7 +454,7 @@ static void test_vlan_limits(void **state)
 }
 
 static struct buf mpls_frame(unsigned ethertype, unsigned n_labels, bool bottom,
-			     const struct buf *inner)
+                             const struct buf *inner)
 {
 	struct buf f = {.n = 0};
 	put_ethernet(&f, ethertype);
@@ -623,9 +623,9 @@ static void test_linux_sll(void **state)
 	struct packet p;
 
 	struct buf f = {.n = 0};
-	put16(&f, 0);      /* to us */
-	put16(&f, 1);      /* ARPHRD_ETHER */
-	put16(&f, 6);      /* address length */
+	put16(&f, 0); /* to us */
+	put16(&f, 1); /* ARPHRD_ETHER */
+	put16(&f, 6); /* address length */
 	put_bytes(&f, MAC_A, 6);
 	put16(&f, 0);      /* address padding */
 	put16(&f, 0x0800); /* protocol */
@@ -1202,13 +1202,13 @@ static void test_tcp_bad_header_length(void **state)
  * long (caplen == wirelen), then as a snaplen cut (wirelen the full length).
  * headers[] gives where link, IP and transport headers end. */
 static void cut_everywhere(int linktype, const struct buf *f, size_t link_end, size_t ip_end,
-			   size_t transport_end, enum decode_error transport_error)
+                           size_t transport_end, enum decode_error transport_error)
 {
 	struct packet p;
 	for (size_t k = 0; k < f->n; k++) {
 		for (int snapped = 0; snapped < 2; snapped++) {
 			enum decode_status st =
-				decode_exact(linktype, f, k, snapped ? f->n : k, &p);
+			    decode_exact(linktype, f, k, snapped ? f->n : k, &p);
 			if (k < link_end) {
 				assert_int_equal(st, DECODE_MALFORMED);
 				assert_int_equal(p.error, DERR_LINK_TRUNCATED);
@@ -1223,7 +1223,7 @@ static void cut_everywhere(int linktype, const struct buf *f, size_t link_end, s
 			} else {
 				assert_int_equal(st, DECODE_OK);
 				assert_int_equal(p.error,
-						 snapped ? DERR_NONE : DERR_IP_BAD_TOTAL_LENGTH);
+				                 snapped ? DERR_NONE : DERR_IP_BAD_TOTAL_LENGTH);
 				assert_int_equal(p.payload_len, k - transport_end);
 				assert_int_equal(p.payload_wire_len, f->n - transport_end);
 				assert_true(p.snap_truncated);
@@ -1296,7 +1296,7 @@ static void test_snaplen_cut_payload(void **state)
 	struct buf f = ethernet(0x0800, &ip);
 	struct packet p;
 	assert_int_equal(decode_packet(LINK_ETHERNET, f.b, 54 + 30, (uint32_t)f.n, 1, &p),
-			 DECODE_OK);
+	                 DECODE_OK);
 	assert_true(p.snap_truncated);
 	assert_int_equal(p.error, DERR_NONE);
 	assert_int_equal(p.payload_len, 30);
@@ -1311,9 +1311,9 @@ static void test_snaplen_cut_payload(void **state)
 	size_t datagram_end = f.n;
 	while (f.n < 60)
 		put8(&f, 0);
-	assert_int_equal(decode_packet(LINK_ETHERNET, f.b, (uint32_t)datagram_end, (uint32_t)f.n,
-				       1, &p),
-			 DECODE_OK);
+	assert_int_equal(
+	    decode_packet(LINK_ETHERNET, f.b, (uint32_t)datagram_end, (uint32_t)f.n, 1, &p),
+	    DECODE_OK);
 	assert_false(p.snap_truncated);
 	assert_int_equal(p.payload_len, 1);
 }
@@ -1364,7 +1364,7 @@ static void test_error_names(void **state)
 	assert_string_equal(decode_error_name(DERR_NONE), "none");
 	assert_string_equal(decode_error_name(DERR_UDP_BAD_LENGTH), "udp_bad_length");
 	assert_string_equal(decode_error_name(DERR_COUNT), "unknown");
-	assert_string_equal(decode_error_name((enum decode_error)-1), "unknown");
+	assert_string_equal(decode_error_name((enum decode_error) - 1), "unknown");
 }
 
 static void test_checksum(void **state)
@@ -1437,42 +1437,42 @@ static void test_garbage_never_crashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ethernet_ipv4_udp),
-		cmocka_unit_test(test_ethernet_padding_is_not_payload),
-		cmocka_unit_test(test_ethernet_not_ip),
-		cmocka_unit_test(test_ethernet_ipv6_tcp),
-		cmocka_unit_test(test_tcp_window_scale),
-		cmocka_unit_test(test_vlan_single),
-		cmocka_unit_test(test_qinq_stacks),
-		cmocka_unit_test(test_vlan_limits),
-		cmocka_unit_test(test_mpls),
-		cmocka_unit_test(test_pppoe),
-		cmocka_unit_test(test_ppp),
-		cmocka_unit_test(test_linux_sll),
-		cmocka_unit_test(test_linux_sll2),
-		cmocka_unit_test(test_null_both_byte_orders),
-		cmocka_unit_test(test_loop_network_order),
-		cmocka_unit_test(test_raw_ip),
-		cmocka_unit_test(test_unknown_linktype),
-		cmocka_unit_test(test_ipv4_bad_headers),
-		cmocka_unit_test(test_ipv4_options),
-		cmocka_unit_test(test_ipv4_total_length_zero_is_tso),
-		cmocka_unit_test(test_ipv4_length_past_unsnapped_frame),
-		cmocka_unit_test(test_ipv4_fragments),
-		cmocka_unit_test(test_unsupported_transports),
-		cmocka_unit_test(test_tunnels),
-		cmocka_unit_test(test_ipv6_extension_headers),
-		cmocka_unit_test(test_ipv6_extension_errors),
-		cmocka_unit_test(test_ipv6_fragments),
-		cmocka_unit_test(test_udp_bad_length),
-		cmocka_unit_test(test_tcp_bad_header_length),
-		cmocka_unit_test(test_truncated_at_every_offset),
-		cmocka_unit_test(test_ipv6_extensions_cut_by_snaplen),
-		cmocka_unit_test(test_snaplen_cut_payload),
-		cmocka_unit_test(test_decode_ip_keeps_link_fields),
-		cmocka_unit_test(test_error_names),
-		cmocka_unit_test(test_checksum),
-		cmocka_unit_test(test_garbage_never_crashes),
+	    cmocka_unit_test(test_ethernet_ipv4_udp),
+	    cmocka_unit_test(test_ethernet_padding_is_not_payload),
+	    cmocka_unit_test(test_ethernet_not_ip),
+	    cmocka_unit_test(test_ethernet_ipv6_tcp),
+	    cmocka_unit_test(test_tcp_window_scale),
+	    cmocka_unit_test(test_vlan_single),
+	    cmocka_unit_test(test_qinq_stacks),
+	    cmocka_unit_test(test_vlan_limits),
+	    cmocka_unit_test(test_mpls),
+	    cmocka_unit_test(test_pppoe),
+	    cmocka_unit_test(test_ppp),
+	    cmocka_unit_test(test_linux_sll),
+	    cmocka_unit_test(test_linux_sll2),
+	    cmocka_unit_test(test_null_both_byte_orders),
+	    cmocka_unit_test(test_loop_network_order),
+	    cmocka_unit_test(test_raw_ip),
+	    cmocka_unit_test(test_unknown_linktype),
+	    cmocka_unit_test(test_ipv4_bad_headers),
+	    cmocka_unit_test(test_ipv4_options),
+	    cmocka_unit_test(test_ipv4_total_length_zero_is_tso),
+	    cmocka_unit_test(test_ipv4_length_past_unsnapped_frame),
+	    cmocka_unit_test(test_ipv4_fragments),
+	    cmocka_unit_test(test_unsupported_transports),
+	    cmocka_unit_test(test_tunnels),
+	    cmocka_unit_test(test_ipv6_extension_headers),
+	    cmocka_unit_test(test_ipv6_extension_errors),
+	    cmocka_unit_test(test_ipv6_fragments),
+	    cmocka_unit_test(test_udp_bad_length),
+	    cmocka_unit_test(test_tcp_bad_header_length),
+	    cmocka_unit_test(test_truncated_at_every_offset),
+	    cmocka_unit_test(test_ipv6_extensions_cut_by_snaplen),
+	    cmocka_unit_test(test_snaplen_cut_payload),
+	    cmocka_unit_test(test_decode_ip_keeps_link_fields),
+	    cmocka_unit_test(test_error_names),
+	    cmocka_unit_test(test_checksum),
+	    cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

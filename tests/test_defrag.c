@@ -68,12 +68,12 @@ static void make_udp(uint8_t *out, size_t total)
 		out[i] = (uint8_t)(i * 7 + 3);
 }
 
-static struct buf frame;  /* the fragment being built */
+static struct buf frame;   /* the fragment being built */
 static uint8_t udp[65536]; /* the datagram's payload being fragmented */
 
 /* Builds and decodes an IPv4 fragment carrying data[0, len) at offset. */
 static void ipv4_fragment_of(struct packet *p, unsigned id, unsigned proto, size_t offset,
-			     const uint8_t *data, size_t len, bool more, usec_t ts)
+                             const uint8_t *data, size_t len, bool more, usec_t ts)
 {
 	struct buf *b = &frame;
 	b->n = 0;
@@ -89,18 +89,18 @@ static void ipv4_fragment_of(struct packet *p, unsigned id, unsigned proto, size
 	put_bytes(b, DST4, 4);
 	put_bytes(b, data, len);
 	assert_int_equal(decode_packet(LINK_RAW, b->b, (uint32_t)b->n, (uint32_t)b->n, ts, p),
-			 DECODE_FRAGMENT);
+	                 DECODE_FRAGMENT);
 }
 
 /* A fragment of the UDP datagram in udp[]. */
 static void ipv4_fragment(struct packet *p, unsigned id, size_t offset, size_t len, bool more,
-			  usec_t ts)
+                          usec_t ts)
 {
 	ipv4_fragment_of(p, id, 17, offset, udp + offset, len, more, ts);
 }
 
 static const uint8_t *add4(struct defrag *d, unsigned id, size_t offset, size_t len, bool more,
-			   usec_t ts, size_t *out_len)
+                           usec_t ts, size_t *out_len)
 {
 	struct packet p;
 	ipv4_fragment(&p, id, offset, len, more, ts);
@@ -199,7 +199,7 @@ static void test_header_with_options(void **state)
 	put32(b, 0x94040000); /* router alert */
 	put_bytes(b, udp, 24);
 	assert_int_equal(decode_packet(LINK_RAW, b->b, (uint32_t)b->n, (uint32_t)b->n, 1, &p),
-			 DECODE_FRAGMENT);
+	                 DECODE_FRAGMENT);
 	assert_null(defrag_add(d, &p, &len));
 
 	const uint8_t *dg = add4(d, 5, 24, 16, false, 2, &len);
@@ -368,7 +368,7 @@ static void test_cap_datagram_bytes(void **state)
 	struct defrag *d = defrag_new(&cfg);
 	size_t len;
 	make_udp(udp, 48);
-	assert_null(add4(d, 14, 0, 16, true, 1, &len)); /* 20 + 16 */
+	assert_null(add4(d, 14, 0, 16, true, 1, &len));  /* 20 + 16 */
 	assert_null(add4(d, 14, 16, 16, true, 1, &len)); /* 20 + 32: over */
 	assert_int_equal(defrag_stats(d)->dropped_cap, 1);
 	assert_int_equal(defrag_bytes_held(d), 0);
@@ -437,30 +437,11 @@ static void test_malformed_fragments(void **state)
 	assert_null(defrag_add(d, &p, &len));
 	assert_int_equal(defrag_stats(d)->malformed, 1);
 
-	/* a fragment that is not the last must be a multiple of 8 */
-	ipv4_fragment_of(&p, 21, 17, 0, udp, 12, true, 1);
-	assert_null(defrag_add(d, &p, &len));
-	assert_int_equal(defrag_stats(d)->malformed, 2);
-
 	/* empty */
 	ipv4_fragment_of(&p, 22, 17, 8, udp, 0, true, 1);
 	assert_null(defrag_add(d, &p, &len));
-	assert_int_equal(defrag_stats(d)->malformed, 3);
-
-	/* a last fragment ending before data already held */
-	assert_null(add4(d, 23, 16, 16, true, 1, &len));
-	assert_null(add4(d, 23, 8, 8, false, 1, &len));
-	assert_int_equal(defrag_stats(d)->malformed, 4);
-	/* a second last fragment with another end */
-	assert_null(add4(d, 23, 32, 32, false, 1, &len));
-	assert_null(add4(d, 23, 40, 16, false, 1, &len));
-	assert_int_equal(defrag_stats(d)->malformed, 5);
-	/* a fragment past the known end */
-	assert_null(add4(d, 23, 56, 16, true, 1, &len));
-	assert_int_equal(defrag_stats(d)->malformed, 6);
-	/* the datagram itself is still good */
-	const uint8_t *dg = add4(d, 23, 0, 16, true, 1, &len);
-	assert_rebuilt_ipv4(dg, len, 64);
+	assert_int_equal(defrag_stats(d)->malformed, 2);
+	assert_int_equal(defrag_bytes_held(d), 0);
 
 	/* cut by the snaplen: unusable, counted apart */
 	ipv4_fragment(&p, 24, 0, 16, true, 1);
@@ -468,7 +449,66 @@ static void test_malformed_fragments(void **state)
 	assert_true(p.snap_truncated);
 	assert_null(defrag_add(d, &p, &len));
 	assert_int_equal(defrag_stats(d)->truncated, 1);
-	assert_int_equal(defrag_stats(d)->malformed, 6);
+	assert_int_equal(defrag_stats(d)->malformed, 2);
+	defrag_free(d);
+}
+
+static void test_end_set_by_the_first_last_fragment(void **state)
+{
+	(void)state;
+	struct defrag *d = new_defrag();
+	size_t len;
+	make_udp(udp, 24);
+
+	/* not the last, yet 12 bytes long: used as 8, like Linux does */
+	assert_null(add4(d, 26, 0, 12, true, 1, &len));
+	assert_int_equal(defrag_stats(d)->malformed, 1);
+	/* held before anyone said where the datagram ends */
+	assert_null(add4(d, 26, 16, 24, true, 1, &len));
+	assert_int_equal(defrag_stats(d)->malformed, 1);
+	/* the last fragment says 24: the bytes held past it go */
+	const uint8_t *dg = add4(d, 26, 8, 16, false, 1, &len);
+	assert_rebuilt_ipv4(dg, len, 24);
+	assert_int_equal(defrag_stats(d)->malformed, 2);
+	assert_int_equal(defrag_stats(d)->overlaps, 1);
+	assert_int_equal(defrag_bytes_held(d), 0);
+
+	/* once the end is known, later fragments are clipped to it */
+	make_udp(udp, 32);
+	assert_null(add4(d, 27, 16, 16, false, 1, &len));
+	assert_null(add4(d, 27, 8, 32, true, 1, &len)); /* runs to 40 */
+	assert_int_equal(defrag_stats(d)->malformed, 3);
+	assert_null(add4(d, 27, 8, 8, false, 1, &len)); /* a second "last", ending at 16 */
+	assert_int_equal(defrag_stats(d)->malformed, 4);
+	dg = add4(d, 27, 0, 8, true, 1, &len);
+	assert_rebuilt_ipv4(dg, len, 32);
+	assert_int_equal(defrag_stats(d)->reassembled, 2);
+	defrag_free(d);
+}
+
+/* Zeek's fragmented-1 trace: an 18-byte first fragment (MF set), the last
+ * fragment [48, 164), then a 304-byte fragment at 0 that overlaps both with
+ * other bytes and runs past the end.  tshark rebuilds 164 bytes from it. */
+static void test_overlong_overlapping_fragment(void **state)
+{
+	(void)state;
+	struct defrag *d = new_defrag();
+	struct packet p;
+	size_t len;
+	make_udp(udp, 164);
+
+	assert_null(add4(d, 0xf2, 0, 18, true, 1, &len));
+	assert_null(add4(d, 0xf2, 48, 116, false, 2, &len));
+	uint8_t other[304];
+	memset(other, 'X', sizeof(other));
+	memcpy(other + 16, udp + 16, 32); /* the hole it fills is right */
+	ipv4_fragment_of(&p, 0xf2, 17, 0, other, sizeof(other), true, 3);
+	const uint8_t *dg = defrag_add(d, &p, &len);
+	assert_rebuilt_ipv4(dg, len, 164); /* first copies everywhere */
+	const struct defrag_stats *s = defrag_stats(d);
+	assert_int_equal(s->malformed, 2);
+	assert_int_equal(s->overlaps, 1);
+	assert_int_equal(s->overlaps_differing, 1);
 	defrag_free(d);
 }
 
@@ -492,7 +532,7 @@ static void test_ipv4_too_long_once_rebuilt(void **state)
 
 /* An IPv6 fragment of udp[], optionally after a Hop-by-Hop header. */
 static void ipv6_fragment(struct packet *p, uint32_t id, bool hop_by_hop, unsigned frag_nh,
-			  size_t offset, size_t len, bool more)
+                          size_t offset, size_t len, bool more)
 {
 	struct buf *b = &frame;
 	b->n = 0;
@@ -515,11 +555,10 @@ static void ipv6_fragment(struct packet *p, uint32_t id, bool hop_by_hop, unsign
 	put32(b, id);
 	put_bytes(b, udp + offset, len);
 	assert_int_equal(decode_packet(LINK_RAW, b->b, (uint32_t)b->n, (uint32_t)b->n, 1, p),
-			 DECODE_FRAGMENT);
+	                 DECODE_FRAGMENT);
 }
 
-static void assert_rebuilt_ipv6(const uint8_t *dg, size_t len, size_t header_len,
-				size_t udp_len)
+static void assert_rebuilt_ipv6(const uint8_t *dg, size_t len, size_t header_len, size_t udp_len)
 {
 	assert_non_null(dg);
 	assert_int_equal(len, header_len + udp_len);
@@ -622,26 +661,28 @@ static void test_config_defaults(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_in_order),
-		cmocka_unit_test(test_reversed),
-		cmocka_unit_test(test_header_with_options),
-		cmocka_unit_test(test_overlap_same_bytes),
-		cmocka_unit_test(test_overlap_different_bytes_first_wins),
-		cmocka_unit_test(test_fragment_spanning_holes),
-		cmocka_unit_test(test_duplicates),
-		cmocka_unit_test(test_protocol_is_part_of_the_ipv4_key),
-		cmocka_unit_test(test_timeout_on_packet_time),
-		cmocka_unit_test(test_cap_datagram_count),
-		cmocka_unit_test(test_cap_datagram_bytes),
-		cmocka_unit_test(test_cap_total_bytes_drops_oldest),
-		cmocka_unit_test(test_cap_fragments_per_datagram),
-		cmocka_unit_test(test_malformed_fragments),
-		cmocka_unit_test(test_ipv4_too_long_once_rebuilt),
-		cmocka_unit_test(test_ipv6_fragments),
-		cmocka_unit_test(test_ipv6_fragments_after_extension),
-		cmocka_unit_test(test_ipv6_largest_datagram),
-		cmocka_unit_test(test_ipv4_and_ipv6_do_not_mix),
-		cmocka_unit_test(test_config_defaults),
+	    cmocka_unit_test(test_in_order),
+	    cmocka_unit_test(test_reversed),
+	    cmocka_unit_test(test_header_with_options),
+	    cmocka_unit_test(test_overlap_same_bytes),
+	    cmocka_unit_test(test_overlap_different_bytes_first_wins),
+	    cmocka_unit_test(test_fragment_spanning_holes),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_protocol_is_part_of_the_ipv4_key),
+	    cmocka_unit_test(test_timeout_on_packet_time),
+	    cmocka_unit_test(test_cap_datagram_count),
+	    cmocka_unit_test(test_cap_datagram_bytes),
+	    cmocka_unit_test(test_cap_total_bytes_drops_oldest),
+	    cmocka_unit_test(test_cap_fragments_per_datagram),
+	    cmocka_unit_test(test_malformed_fragments),
+	    cmocka_unit_test(test_end_set_by_the_first_last_fragment),
+	    cmocka_unit_test(test_overlong_overlapping_fragment),
+	    cmocka_unit_test(test_ipv4_too_long_once_rebuilt),
+	    cmocka_unit_test(test_ipv6_fragments),
+	    cmocka_unit_test(test_ipv6_fragments_after_extension),
+	    cmocka_unit_test(test_ipv6_largest_datagram),
+	    cmocka_unit_test(test_ipv4_and_ipv6_do_not_mix),
+	    cmocka_unit_test(test_config_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

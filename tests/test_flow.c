@@ -260,14 +260,14 @@ static void test_port_tie_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_orderly_session),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_unanswered_syn_retransmitted),
-		cmocka_unit_test(test_midstream),
-		cmocka_unit_test(test_retransmission_and_zero_window),
-		cmocka_unit_test(test_udp),
-		cmocka_unit_test(test_eviction_prefers_unanswered),
-		cmocka_unit_test(test_port_tie_rules),
+	    cmocka_unit_test(test_orderly_session),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_unanswered_syn_retransmitted),
+	    cmocka_unit_test(test_midstream),
+	    cmocka_unit_test(test_retransmission_and_zero_window),
+	    cmocka_unit_test(test_udp),
+	    cmocka_unit_test(test_eviction_prefers_unanswered),
+	    cmocka_unit_test(test_port_tie_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

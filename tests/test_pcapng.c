@@ -132,7 +132,7 @@ static void idb(struct ng *g, unsigned linktype, uint32_t snaplen, int tsresol, 
 }
 
 static void epb(struct ng *g, uint32_t iface, uint64_t ts, const void *data, uint32_t caplen,
-		uint32_t wirelen)
+                uint32_t wirelen)
 {
 	size_t at = block_begin(g, 6);
 	w32(g, iface);
@@ -158,7 +158,7 @@ static void spb(struct ng *g, uint32_t wirelen, const void *data, size_t len)
 }
 
 static void obsolete_pb(struct ng *g, uint16_t iface, uint64_t ts, const void *data,
-			uint32_t caplen, uint32_t wirelen)
+                        uint32_t caplen, uint32_t wirelen)
 {
 	size_t at = block_begin(g, 2);
 	w16(g, iface);
@@ -232,8 +232,8 @@ static void expect_error_after(const struct ng *g, int packets, const char *what
 	close_ng(&o);
 }
 
-static const uint8_t FRAME[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x08,
-				0x06, 0xaa, 0xbb, 0xcc};
+static const uint8_t FRAME[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0,   0,
+                                0,    0,    1,    0x08, 0x06, 0xaa, 0xbb, 0xcc};
 #define T0 UINT64_C(1700000000123456)
 
 static void check_simple_section(bool big_endian)
@@ -351,7 +351,7 @@ static void test_timestamp_resolutions(void **state)
 	/* powers of two: 2^-10 s and 2^-30 s units */
 	assert_int_equal(first_ts(0x80 | 10, 0, 5 * 1024 + 512), 5500000);
 	assert_int_equal(first_ts(0x80 | 30, 0, (UINT64_C(3) << 30) | (UINT64_C(1) << 29)),
-			 3500000);
+	                 3500000);
 	assert_int_equal(first_ts(0x80 | 0, 0, 42), 42000000);
 	/* picoseconds: 10^-12 */
 	assert_int_equal(first_ts(12, 0, UINT64_C(2000000000000)), 2000000);
@@ -383,7 +383,7 @@ static void test_simple_and_obsolete_packet_blocks(void **state)
 	struct ng g = {.n = 0};
 	shb(&g, true);
 	idb(&g, 1, 4, -1, 0);
-	spb(&g, 10, ten, 4);   /* cut to the snaplen */
+	spb(&g, 10, ten, 4); /* cut to the snaplen */
 	obsolete_pb(&g, 0, T0, ten, 10, 20);
 
 	struct opened o;
@@ -424,11 +424,11 @@ static void test_unknown_blocks_are_skipped(void **state)
 	(void)state;
 	struct ng g = {.n = 0};
 	shb(&g, false);
-	other_block(&g, 0x00000bad, 13);   /* custom */
+	other_block(&g, 0x00000bad, 13); /* custom */
 	idb(&g, 1, 0, -1, 0);
-	other_block(&g, 0x00000004, 8);    /* name resolution */
-	other_block(&g, 0x00000005, 20);   /* interface statistics */
-	other_block(&g, 0x0000000a, 0);    /* decryption secrets, empty */
+	other_block(&g, 0x00000004, 8);  /* name resolution */
+	other_block(&g, 0x00000005, 20); /* interface statistics */
+	other_block(&g, 0x0000000a, 0);  /* decryption secrets, empty */
 	epb(&g, 0, T0, FRAME, 6, 6);
 	other_block(&g, 0x12345678, 4);
 
@@ -584,7 +584,7 @@ static void test_corpus_file(void **state)
 	const char *src = getenv("PORTOLAN_SOURCE_DIR");
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/../shared/corpus/pcaps/zeek__ldap__modify-request.pcapng",
-		 src ? src : "..");
+	         src ? src : "..");
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		skip();
@@ -616,20 +616,20 @@ static void test_corpus_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_little_endian),
-		cmocka_unit_test(test_big_endian),
-		cmocka_unit_test(test_interfaces_with_different_link_types),
-		cmocka_unit_test(test_sections_in_both_byte_orders),
-		cmocka_unit_test(test_timestamp_resolutions),
-		cmocka_unit_test(test_tsresol_too_fine_is_an_error),
-		cmocka_unit_test(test_simple_and_obsolete_packet_blocks),
-		cmocka_unit_test(test_unknown_blocks_are_skipped),
-		cmocka_unit_test(test_bad_block_lengths),
-		cmocka_unit_test(test_truncated_file),
-		cmocka_unit_test(test_captured_length_past_block),
-		cmocka_unit_test(test_interface_block_options_cut_short),
-		cmocka_unit_test(test_not_pcapng),
-		cmocka_unit_test(test_corpus_file),
+	    cmocka_unit_test(test_little_endian),
+	    cmocka_unit_test(test_big_endian),
+	    cmocka_unit_test(test_interfaces_with_different_link_types),
+	    cmocka_unit_test(test_sections_in_both_byte_orders),
+	    cmocka_unit_test(test_timestamp_resolutions),
+	    cmocka_unit_test(test_tsresol_too_fine_is_an_error),
+	    cmocka_unit_test(test_simple_and_obsolete_packet_blocks),
+	    cmocka_unit_test(test_unknown_blocks_are_skipped),
+	    cmocka_unit_test(test_bad_block_lengths),
+	    cmocka_unit_test(test_truncated_file),
+	    cmocka_unit_test(test_captured_length_past_block),
+	    cmocka_unit_test(test_interface_block_options_cut_short),
+	    cmocka_unit_test(test_not_pcapng),
+	    cmocka_unit_test(test_corpus_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,8 +51,7 @@ int capture_next(struct capture *c, struct capture_packet *out, char *err, size_
 /* Live only: interrupts a blocking read (from a signal handler). */
 void capture_break(struct capture *c);
 /* Live only: kernel drop counters; false when unavailable. */
-bool capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped,
-                   uint64_t *if_dropped);
+bool capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
 void capture_close(struct capture *c);
 

@@ -20,7 +20,7 @@ enum {
 	LINK_NULL = 0,
 	LINK_ETHERNET = 1,
 	LINK_PPP = 9,
-	LINK_RAW = 101,       /* LINKTYPE_RAW; DLT_RAW is 12 or 14 on some BSDs */
+	LINK_RAW = 101, /* LINKTYPE_RAW; DLT_RAW is 12 or 14 on some BSDs */
 	LINK_RAW_DLT12 = 12,
 	LINK_RAW_DLT14 = 14,
 	LINK_LOOP = 108,
@@ -28,15 +28,15 @@ enum {
 	LINK_IPV4 = 228,
 	LINK_IPV6 = 229,
 	LINK_LINUX_SLL2 = 276,
-	LINK_PPP_ETHER = 51,   /* PPPoE without Ethernet: rarely seen */
+	LINK_PPP_ETHER = 51, /* PPPoE without Ethernet: rarely seen */
 };
 
 enum decode_status {
-	DECODE_OK = 0,       /* an IP packet with its transport decoded */
-	DECODE_FRAGMENT,     /* an IP fragment: see frag_* fields */
-	DECODE_NOT_IP,       /* ARP, LLDP, STP...: counted, nothing to do */
-	DECODE_UNSUPPORTED,  /* IP, but a transport we do not track (ICMP, ESP...) */
-	DECODE_MALFORMED,    /* a header that lies (bad lengths, bad version) */
+	DECODE_OK = 0,      /* an IP packet with its transport decoded */
+	DECODE_FRAGMENT,    /* an IP fragment: see frag_* fields */
+	DECODE_NOT_IP,      /* ARP, LLDP, STP...: counted, nothing to do */
+	DECODE_UNSUPPORTED, /* IP, but a transport we do not track (ICMP, ESP...) */
+	DECODE_MALFORMED,   /* a header that lies (bad lengths, bad version) */
 };
 
 /* Why a packet could not be decoded fully; counted by name in the stats. */
@@ -72,8 +72,8 @@ const char *decode_error_name(enum decode_error e);
 
 struct packet {
 	usec_t ts;
-	uint32_t caplen;        /* bytes captured */
-	uint32_t wirelen;       /* bytes on the wire */
+	uint32_t caplen;  /* bytes captured */
+	uint32_t wirelen; /* bytes on the wire */
 	int linktype;
 
 	/* link layer */
@@ -84,30 +84,30 @@ struct packet {
 	uint8_t n_mpls;                   /* labels walked */
 
 	/* network layer */
-	uint8_t ip_version;     /* 4 or 6; 0 when not IP */
+	uint8_t ip_version; /* 4 or 6; 0 when not IP */
 	struct ip_addr src, dst;
-	uint8_t ttl;            /* or hop limit */
-	uint8_t ip_proto;       /* the transport after IPv6 extension headers */
+	uint8_t ttl;      /* or hop limit */
+	uint8_t ip_proto; /* the transport after IPv6 extension headers */
 	/* The whole IP datagram as its header sizes it (IPv4 total length,
 	 * IPv6 40 + payload length), clamped to what was captured.  Never the
 	 * link frame's length: Ethernet padding and FCS are not included. */
 	const uint8_t *ip_start;
 	size_t ip_len;
-	size_t ip_header_len;   /* IPv4 header, or IPv6 header + extensions */
+	size_t ip_header_len; /* IPv4 header, or IPv6 header + extensions */
 	/* The datagram is shorter than its IP header says: cut by the snaplen,
 	 * or (error DERR_IP_BAD_TOTAL_LENGTH) by whatever wrote the capture. */
 	bool snap_truncated;
 
 	/* fragment (status DECODE_FRAGMENT) */
-	uint32_t frag_id;       /* IPv4 id (16 bits) or IPv6 identification */
-	uint32_t frag_offset;   /* in bytes */
-	bool frag_more;         /* MF flag / M flag */
+	uint32_t frag_id;         /* IPv4 id (16 bits) or IPv6 identification */
+	uint32_t frag_offset;     /* in bytes */
+	bool frag_more;           /* MF flag / M flag */
 	uint8_t frag_next_header; /* IPv6: next header after the fragment header; IPv4: protocol */
-	size_t frag_unfrag_len; /* IPv6: bytes of header + extensions before the fragment header;
+	size_t frag_unfrag_len;   /* IPv6: bytes of header + extensions before the fragment header;
 	                         * IPv4: the header length */
-	size_t frag_nh_offset;  /* IPv6: offset (from ip_start) of the next-header byte that
+	size_t frag_nh_offset;    /* IPv6: offset (from ip_start) of the next-header byte that
 	                         * names the fragment header: 6, or inside the last extension */
-	const uint8_t *frag_data;  /* fragment payload */
+	const uint8_t *frag_data; /* fragment payload */
 	size_t frag_len;
 
 	/* transport */
@@ -116,10 +116,10 @@ struct packet {
 	uint32_t seq, ack;
 	uint16_t window;
 	uint16_t urg_ptr;
-	uint8_t tcp_wscale;     /* window scale option in a SYN, 0xff if absent */
-	const uint8_t *payload; /* transport payload as captured */
-	size_t payload_len;     /* captured payload bytes */
-	size_t payload_wire_len;/* payload bytes per the headers (>= payload_len) */
+	uint8_t tcp_wscale;      /* window scale option in a SYN, 0xff if absent */
+	const uint8_t *payload;  /* transport payload as captured */
+	size_t payload_len;      /* captured payload bytes */
+	size_t payload_wire_len; /* payload bytes per the headers (>= payload_len) */
 
 	/* Why decoding stopped.  Also set, with DECODE_OK, for anomalies we
 	 * tolerate: DERR_UDP_BAD_LENGTH (the payload then follows the IP

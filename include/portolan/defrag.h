@@ -18,23 +18,22 @@
 #include "portolan/types.h"
 
 struct defrag_config {
-	usec_t timeout;             /* packet time a datagram may take; default 30 s */
-	size_t max_datagram;        /* bytes of one datagram; default 65535 + headers */
-	size_t max_bytes;           /* memory held in total, bookkeeping included; 16 MiB */
-	size_t max_datagrams;       /* datagrams in progress; default 4096 */
-	size_t max_fragments;       /* fragments (duplicates included) of one datagram;
-	                             * default 128 */
+	usec_t timeout;       /* packet time a datagram may take; default 30 s */
+	size_t max_datagram;  /* bytes of one datagram; default 65535 + headers */
+	size_t max_bytes;     /* memory held in total, bookkeeping included; 16 MiB */
+	size_t max_datagrams; /* datagrams in progress; default 4096 */
+	size_t max_fragments; /* fragments of one datagram, duplicates included; 1024 */
 };
 
 struct defrag_stats {
 	uint64_t fragments;
 	uint64_t reassembled;
-	uint64_t timeouts;          /* datagrams dropped incomplete at timeout */
-	uint64_t overlaps;          /* fragments that overlapped held data */
-	uint64_t overlaps_differing;/* ... with different bytes (an evasion sign) */
-	uint64_t dropped_cap;       /* datagrams dropped by a cap */
-	uint64_t malformed;         /* fragments that cannot be right (bad offset/len) */
-	uint64_t truncated;         /* fragments cut short by the capture: cannot be used */
+	uint64_t timeouts;           /* datagrams dropped incomplete at timeout */
+	uint64_t overlaps;           /* fragments that overlapped held data */
+	uint64_t overlaps_differing; /* ... with different bytes (an evasion sign) */
+	uint64_t dropped_cap;        /* datagrams dropped by a cap */
+	uint64_t malformed;          /* fragments that cannot be right (bad offset/len) */
+	uint64_t truncated;          /* fragments cut short by the capture: cannot be used */
 };
 
 struct defrag;

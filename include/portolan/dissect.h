@@ -20,9 +20,9 @@ struct decode_as {
 };
 
 struct dissect_config {
-	size_t probe_bytes;        /* bytes kept per direction while probing: 2048 */
-	unsigned probe_packets;    /* payloads per direction before giving up: 4 */
-	size_t pending_cap;        /* unconsumed bytes kept per direction: 256 KiB */
+	size_t probe_bytes;     /* bytes kept per direction while probing: 2048 */
+	unsigned probe_packets; /* payloads per direction before giving up: 4 */
+	size_t pending_cap;     /* unconsumed bytes kept per direction: 256 KiB */
 	bool show_credentials;
 	struct decode_as decode_as[DECODE_AS_MAX];
 	size_t n_decode_as;

@@ -17,10 +17,10 @@
 enum verdict { VERDICT_NO = 0, VERDICT_YES, VERDICT_NEED_MORE };
 
 struct dissector {
-	const char *name;         /* "dns": also the JSON key of its object */
-	unsigned transports;      /* TRANSPORT_BIT_TCP | TRANSPORT_BIT_UDP */
-	const uint16_t *ports;    /* well-known ports, 0-terminated: a hint */
-	size_t state_size;        /* per-flow state, zeroed by the core */
+	const char *name;      /* "dns": also the JSON key of its object */
+	unsigned transports;   /* TRANSPORT_BIT_TCP | TRANSPORT_BIT_UDP */
+	const uint16_t *ports; /* well-known ports, 0-terminated: a hint */
+	size_t state_size;     /* per-flow state, zeroed by the core */
 
 	/* A cheap look at the first bytes one side sent (a datagram, or the
 	 * start of a stream): yes, no, or need more.  Looks at a bounded number

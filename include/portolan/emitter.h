@@ -38,12 +38,18 @@ static inline void emit_object_begin(struct emitter *e, const char *key)
 {
 	e->ops->begin_object(e, key);
 }
-static inline void emit_object_end(struct emitter *e) { e->ops->end_object(e); }
+static inline void emit_object_end(struct emitter *e)
+{
+	e->ops->end_object(e);
+}
 static inline void emit_array_begin(struct emitter *e, const char *key)
 {
 	e->ops->begin_array(e, key);
 }
-static inline void emit_array_end(struct emitter *e) { e->ops->end_array(e); }
+static inline void emit_array_end(struct emitter *e)
+{
+	e->ops->end_array(e);
+}
 static inline void emit_strn(struct emitter *e, const char *key, const char *s, size_t n)
 {
 	e->ops->string(e, key, s, n);
@@ -68,6 +74,9 @@ static inline void emit_bool(struct emitter *e, const char *key, bool v)
 {
 	e->ops->boolean(e, key, v);
 }
-static inline void emit_null(struct emitter *e, const char *key) { e->ops->null(e, key); }
+static inline void emit_null(struct emitter *e, const char *key)
+{
+	e->ops->null(e, key);
+}
 
 #endif

@@ -38,7 +38,7 @@ enum flow_class {
 	FLOW_CLASS_TCP_OPENING = 0, /* TCP, not established: short timeout */
 	FLOW_CLASS_TCP_ESTABLISHED,
 	FLOW_CLASS_UDP,
-	FLOW_CLASS_CLOSING,         /* closed or reset: waits the close delay */
+	FLOW_CLASS_CLOSING, /* closed or reset: waits the close delay */
 	FLOW_CLASS_COUNT
 };
 
@@ -51,11 +51,11 @@ struct tcp_endpoint {
 	uint8_t state, prev_state;
 	bool seq_init;
 	uint8_t fin_count;
-	uint32_t start_seq;  /* absolute ISN */
-	uint32_t last_seq;   /* absolute: one past the highest sequence sent */
-	uint32_t ack_seq;    /* absolute: highest ack the peer sent for our data */
-	uint64_t last_rel;   /* last_seq relative to start, 64-bit (wraps folded in) */
-	uint64_t ack_rel;    /* ack_seq relative to start */
+	uint32_t start_seq; /* absolute ISN */
+	uint32_t last_seq;  /* absolute: one past the highest sequence sent */
+	uint32_t ack_seq;   /* absolute: highest ack the peer sent for our data */
+	uint64_t last_rel;  /* last_seq relative to start, 64-bit (wraps folded in) */
+	uint64_t ack_rel;   /* ack_seq relative to start */
 	bool ack_seen;
 	uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
 	uint32_t rxmit_count, rxmit_thresh;
@@ -76,8 +76,8 @@ struct flow {
 	uint8_t ip_version;
 	uint8_t proto; /* TRANSPORT_TCP or TRANSPORT_UDP */
 	uint8_t direction_basis;
-	bool flipped;  /* the first packet came from the server: '^' */
-	bool ended;    /* closed: waiting only for the close delay */
+	bool flipped;           /* the first packet came from the server: '^' */
+	bool ended;             /* closed: waiting only for the close delay */
 	struct ip_addr addr[2]; /* [DIR_CLIENT], [DIR_SERVER] */
 	uint16_t port[2];
 
@@ -117,11 +117,11 @@ struct flow {
 _Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");
 
 struct flow_config {
-	size_t max_flows;          /* default 262144 */
-	usec_t tcp_opening_timeout;/* 30 s */
+	size_t max_flows;               /* default 262144 */
+	usec_t tcp_opening_timeout;     /* 30 s */
 	usec_t tcp_established_timeout; /* 5 min */
-	usec_t udp_timeout;        /* 60 s */
-	usec_t close_delay;        /* 5 s after FIN/RST closes, as Zeek's tcp_close_delay */
+	usec_t udp_timeout;             /* 60 s */
+	usec_t close_delay;             /* 5 s after FIN/RST closes, as Zeek's tcp_close_delay */
 };
 void flow_config_default(struct flow_config *cfg);
 

@@ -25,8 +25,8 @@ struct output {
 };
 
 /* path NULL or "-" means stdout.  Returns 0, or -1 with err filled. */
-int output_open(struct output *o, const char *path, enum output_format fmt, bool verbose,
-                char *err, size_t errlen);
+int output_open(struct output *o, const char *path, enum output_format fmt, bool verbose, char *err,
+                size_t errlen);
 void output_session(struct output *o, struct flow *f, const char *end_reason);
 void output_close(struct output *o);
 

@@ -35,8 +35,8 @@ struct pipeline {
 	uint64_t by_status[DECODE_MALFORMED + 1];
 	uint64_t by_error[DERR_COUNT];
 	uint64_t snap_truncated;
-	usec_t now;          /* packet time, never running backward */
-	usec_t next_expire;  /* when idle flows are looked at next */
+	usec_t now;         /* packet time, never running backward */
+	usec_t next_expire; /* when idle flows are looked at next */
 	usec_t first_ts, last_ts;
 };
 

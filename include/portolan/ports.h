@@ -12,8 +12,8 @@
 
 struct port_entry {
 	uint16_t port;
-	unsigned transports; /* TRANSPORT_BIT_TCP | TRANSPORT_BIT_UDP */
-	const char *service; /* short name, lower case, as in `service` */
+	unsigned transports;  /* TRANSPORT_BIT_TCP | TRANSPORT_BIT_UDP */
+	const char *service;  /* short name, lower case, as in `service` */
 	const char *protocol; /* the protocol normally found there (`protocol`) */
 	const char *description;
 };

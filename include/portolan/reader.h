@@ -26,10 +26,22 @@ static inline struct reader rd_init(const void *data, size_t len)
 	return r;
 }
 
-static inline bool rd_ok(const struct reader *r) { return !r->err; }
-static inline size_t rd_remaining(const struct reader *r) { return r->len - r->off; }
-static inline size_t rd_offset(const struct reader *r) { return r->off; }
-static inline size_t rd_length(const struct reader *r) { return r->len; }
+static inline bool rd_ok(const struct reader *r)
+{
+	return !r->err;
+}
+static inline size_t rd_remaining(const struct reader *r)
+{
+	return r->len - r->off;
+}
+static inline size_t rd_offset(const struct reader *r)
+{
+	return r->off;
+}
+static inline size_t rd_length(const struct reader *r)
+{
+	return r->len;
+}
 
 /* True when n more bytes can be read; sets nothing. */
 static inline bool rd_has(const struct reader *r, size_t n)
@@ -38,7 +50,10 @@ static inline bool rd_has(const struct reader *r, size_t n)
 }
 
 /* Marks the reader failed; all later reads return zero. */
-static inline void rd_fail(struct reader *r) { r->err = true; }
+static inline void rd_fail(struct reader *r)
+{
+	r->err = true;
+}
 
 static inline bool rd_need(struct reader *r, size_t n)
 {
@@ -184,7 +199,7 @@ static inline bool rd_starts_with(const struct reader *r, const void *s, size_t 
 /* Offset (from the cursor) of the first byte c, or -1.  Never fails. */
 static inline long rd_find(const struct reader *r, uint8_t c)
 {
-	if (r->err)
+	if (r->err || r->off >= r->len) /* also keeps memchr off a NULL buffer */
 		return -1;
 	const void *p = memchr(r->data + r->off, c, r->len - r->off);
 	return p ? (long)((const uint8_t *)p - (r->data + r->off)) : -1;
