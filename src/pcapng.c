@@ -195,14 +195,14 @@ static int read_block(struct pcapng_reader *r, uint32_t *type, struct reader *bo
 		            " bytes are in the file",
 		            r->block_offset, sizeof(head) + have + got, total);
 
-	struct reader trailer = rd_init(r->buf + body_len, 4);
-	uint32_t total_again = get32(r, &trailer);
+	struct reader block = rd_init(r->buf, body_len + 4);
+	*body = rd_sub(&block, body_len);
+	uint32_t total_again = get32(r, &block);
 	if (total_again != total)
 		return fail(err, errlen,
 		            "block at offset %" PRIu64 ": trailing length %" PRIu32
 		            " differs from the leading %" PRIu32,
 		            r->block_offset, total_again, total);
-	*body = rd_init(r->buf, body_len);
 	return 1;
 }
 

@@ -103,10 +103,12 @@ struct packet {
 	uint32_t frag_offset;     /* in bytes */
 	bool frag_more;           /* MF flag / M flag */
 	uint8_t frag_next_header; /* IPv6: next header after the fragment header; IPv4: protocol */
-	size_t frag_unfrag_len;   /* IPv6: bytes of header + extensions before the fragment header;
-	                         * IPv4: the header length */
-	size_t frag_nh_offset;    /* IPv6: offset (from ip_start) of the next-header byte that
-	                         * names the fragment header: 6, or inside the last extension */
+	/* IPv6: bytes of header and extensions before the fragment header;
+	 * IPv4: the header length. */
+	size_t frag_unfrag_len;
+	/* IPv6: offset from ip_start of the next-header byte that names the
+	 * fragment header: 6, or the first byte of the last extension before it. */
+	size_t frag_nh_offset;
 	const uint8_t *frag_data; /* fragment payload */
 	size_t frag_len;
 
