@@ -1,6 +1,13 @@
-/* DNS over UDP, and mDNS (RFC 6762) and LLMNR (RFC 4795) by the same code.
+/* DNS over UDP and TCP, and mDNS (RFC 6762) and LLMNR (RFC 4795) by the same
+ * code.
  *
- * Each datagram is one message (src/dns_message.c parses it).  A flow keeps
+ * Each datagram is one message (src/dns_message.c parses it).  On TCP each
+ * message comes with a 2-byte length in front (RFC 1035 4.2.2, RFC 7766),
+ * several to a segment or one across several: the core's PDU framer
+ * (portolan/framing.h) cuts them out, one framer per direction, and each is
+ * then taken like a datagram.  A zone transfer answers one query with many
+ * messages (RFC 5936 2.2): on a stream they all go to that query's
+ * transaction, whose answers stay capped like any other.  A flow keeps
  * its transactions: a query and the response that carries its id (and, when
  * both have one, its question), with the response time on packet time.  A
  * response whose query was not seen still makes a transaction.  Everything
@@ -14,11 +21,20 @@
 
 #include "portolan/dissector.h"
 #include "portolan/dns_message.h"
+#include "portolan/framing.h"
 #include "portolan/json.h"
 
 /* Transactions kept per flow; later ones are counted in "truncated". */
 #define DNS_MAX_TRANSACTIONS 64
 #define DNS_FIRST_TXN_ALLOC 2
+
+/* The largest length-prefixed message a TCP framer takes whole, prefix
+ * included (so messages of up to 65534 bytes); a longer one is skipped by
+ * the framer without being buffered, and counted in "dns.tcp_too_big". */
+#define DNS_TCP_MAX_PDU (64 * 1024)
+/* Zone transfers (RFC 5936, RFC 1995): one query, many response messages. */
+#define DNS_TYPE_IXFR 251
+#define DNS_TYPE_AXFR 252
 
 /* The flag bits a transaction reports. */
 #define DNS_REPORTED_FLAGS (DNS_FLAG_AA | DNS_FLAG_TC | DNS_FLAG_RD | DNS_FLAG_RA)
@@ -51,15 +67,25 @@ struct dns_txn {
 	unsigned answers_dropped;
 };
 
+/* A TCP flow's framing: one framer per direction, and whether that
+ * direction lost its place in the stream (after a gap) for good. */
+struct dns_tcp {
+	struct pdu_state framer[2];
+	bool desync[2];
+};
+
 struct dns_state {
 	struct dns_txn *txns; /* grown on demand, at most DNS_MAX_TRANSACTIONS */
+	struct dns_tcp *tcp;  /* TCP only, made on the first bytes or gap */
 	unsigned n_txns, txn_alloc;
 	unsigned truncated; /* transactions left out */
 	bool flavor_known;
 	uint8_t flavor;
+	bool tcp_lost; /* the TCP framing state could not be made */
 };
 
-/* The per-flow cost before the first transaction: keep it small. */
+/* The per-flow cost before the first transaction: keep it small (UDP flows
+ * are the many; the TCP framers live behind a pointer). */
 _Static_assert(sizeof(struct dns_state) <= 32, "struct dns_state grew");
 
 static const uint16_t dns_ports[] = {DNS_PORT, MDNS_PORT, LLMNR_PORT, 0};
@@ -116,24 +142,28 @@ static void text_list_free(struct text_list *l)
 	l->count = 0;
 }
 
-/* Copies n texts into l; false when memory ran out (l is left empty). */
-static bool text_list_set(struct text_list *l, const char *const *texts, const uint16_t *lens,
+/* Appends n texts to l (the caller keeps l->count + n within
+ * DNS_MAX_ANSWERS); false when memory ran out (l is left as it was). */
+static bool text_list_add(struct text_list *l, const char *const *texts, const uint16_t *lens,
                           unsigned n)
 {
-	size_t total = 0;
+	size_t have = 0, total = 0;
 
+	for (unsigned i = 0; i < l->count; i++)
+		have += l->len[i];
 	for (unsigned i = 0; i < n; i++)
 		total += lens[i];
-	l->text = malloc(total ? total : 1);
-	if (!l->text)
+	char *text = realloc(l->text, have + total ? have + total : 1);
+	if (!text)
 		return false;
-	char *p = l->text;
+	l->text = text;
+	char *p = text + have;
 	for (unsigned i = 0; i < n; i++) {
 		memcpy(p, texts[i], lens[i]);
 		p += lens[i];
-		l->len[i] = lens[i];
+		l->len[l->count + i] = lens[i];
 	}
-	l->count = (uint16_t)n;
+	l->count = (uint16_t)(l->count + n);
 	return true;
 }
 
@@ -189,6 +219,27 @@ static struct dns_txn *find_query_for(struct dns_state *st, const struct dns_mes
 	return NULL;
 }
 
+static bool is_zone_transfer(uint16_t qtype)
+{
+	return qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR;
+}
+
+/* A further message of a zone transfer already answered: same id, and the
+ * same question when the message repeats it (RFC 5936 2.2.1 lets the later
+ * messages leave it out). */
+static struct dns_txn *find_transfer_for(struct dns_state *st, const struct dns_message *m)
+{
+	for (unsigned i = st->n_txns; i-- > 0;) {
+		struct dns_txn *t = &st->txns[i];
+		if (!t->seen_response || t->id != m->header.id || !t->has_question ||
+		    !is_zone_transfer(t->question.qtype))
+			continue;
+		if (m->n_questions == 0 || same_question(t, m))
+			return t;
+	}
+	return NULL;
+}
+
 static bool grow_txns(struct dns_state *st)
 {
 	unsigned alloc = st->txn_alloc ? st->txn_alloc * 2 : DNS_FIRST_TXN_ALLOC;
@@ -238,26 +289,35 @@ static void take_questions(struct dns_txn *t, const struct dns_message *m, struc
 		lens[i] = q->name.len;
 		t->more_qtypes[i] = q->qtype;
 	}
-	if (more && !text_list_set(&t->more_questions, texts, lens, more))
+	if (more && !text_list_add(&t->more_questions, texts, lens, more))
 		session_count(s, "dns.out_of_memory");
 	if (m->questions_dropped)
 		session_count(s, "dns.too_many_questions");
 }
 
+/* Adds the message's answers to the transaction's (a zone transfer brings
+ * many messages), keeping DNS_MAX_ANSWERS in all; the overflow is counted
+ * once per transaction. */
 static void take_answers(struct dns_txn *t, const struct dns_message *m, struct session *s)
 {
 	const char *texts[DNS_MAX_ANSWERS];
 	uint16_t lens[DNS_MAX_ANSWERS];
+	unsigned room = DNS_MAX_ANSWERS - t->answers.count;
+	unsigned keep = m->n_answers < room ? m->n_answers : room;
+	unsigned had_dropped = t->answers_dropped;
 
-	for (unsigned i = 0; i < m->n_answers; i++) {
+	for (unsigned i = 0; i < keep; i++) {
 		texts[i] = m->answers[i].text;
 		lens[i] = m->answers[i].text_len;
-		t->ttls[i] = m->answers[i].ttl;
 	}
-	if (m->n_answers && !text_list_set(&t->answers, texts, lens, m->n_answers))
+	if (keep && text_list_add(&t->answers, texts, lens, keep)) {
+		for (unsigned i = 0; i < keep; i++)
+			t->ttls[t->answers.count - keep + i] = m->answers[i].ttl;
+	} else if (keep) {
 		session_count(s, "dns.out_of_memory");
-	t->answers_dropped = m->answers_dropped;
-	if (m->answers_dropped)
+	}
+	t->answers_dropped += (m->n_answers - keep) + m->answers_dropped;
+	if (t->answers_dropped && !had_dropped)
 		session_count(s, "dns.too_many_answers");
 }
 
@@ -278,6 +338,15 @@ static void record_response(struct dns_state *st, struct session *s, const struc
 {
 	struct dns_txn *t = find_query_for(st, m);
 
+	if (!t && session_is_tcp(s) && (t = find_transfer_for(st, m))) {
+		/* the transfer goes on: its answers join the first message's,
+		 * and the first error it reports stays */
+		if (t->rcode == 0)
+			t->rcode = m->rcode;
+		t->flags |= m->header.flags & DNS_REPORTED_FLAGS;
+		take_answers(t, m, s);
+		return;
+	}
 	if (!t) {
 		t = new_txn(st, s);
 		if (!t)
@@ -311,34 +380,154 @@ static bool looks_like_nbns(struct reader r)
 	return rd_ok(&r);
 }
 
+/* The bytes as one datagram: all there is, so a prefix that might grow is
+ * no DNS. */
+static bool probe_as_datagram(struct reader r)
+{
+	return dns_probe_message(r) == VERDICT_YES && !looks_like_nbns(r);
+}
+
+/* What of the header is there, of a message still arriving: an opcode that
+ * exists and a clear Z bit (a header cut short cannot be judged whole). */
+static bool partial_header_plausible(struct reader msg)
+{
+	int hi = rd_peek(&msg, 2), lo = rd_peek(&msg, 3);
+
+	if (hi >= 0 && !dns_opcode_name(((unsigned)hi >> 3) & 0xf))
+		return false;
+	return lo < 0 || !(lo & DNS_FLAG_Z);
+}
+
+/* The bytes as the start of a stream: a length prefix that can hold a
+ * header, then a plausible header.  Whatever the header's counts promise
+ * beyond the bytes seen is on_data's to judge, as for a datagram. */
+static enum verdict probe_as_stream(struct reader r)
+{
+	if (!rd_has(&r, 1))
+		return VERDICT_NO;
+	if (!rd_has(&r, 2))
+		return VERDICT_NEED_MORE; /* any first byte may start a length */
+	size_t len = rd_be16(&r);
+	if (len < DNS_HEADER_LEN)
+		return VERDICT_NO;
+	size_t avail = rd_remaining(&r);
+	struct reader msg = rd_sub(&r, avail < len ? avail : len);
+	if (!rd_has(&msg, DNS_HEADER_LEN))
+		return partial_header_plausible(msg) ? VERDICT_NEED_MORE : VERDICT_NO;
+	enum verdict v = dns_probe_message(msg);
+	if (v == VERDICT_NO)
+		return VERDICT_NO;
+	/* A whole message must hold what its header promises. */
+	if (v == VERDICT_NEED_MORE && avail >= len)
+		return VERDICT_NO;
+	return VERDICT_YES;
+}
+
+/* The core probes datagrams and the starts of streams alike, and says
+ * nothing of which: a datagram is tried first (so UDP behaves as before),
+ * then a length-prefixed message.  NEED_MORE (which a datagram's probe
+ * takes as no) only while the bytes could be the start of a TCP prefix and
+ * header. */
 static enum verdict dns_probe(struct reader r, enum direction dir)
 {
 	(void)dir;
-	/* A datagram is all there is: a prefix that might grow is no DNS. */
-	enum verdict v = dns_probe_message(r);
-	if (v == VERDICT_YES && looks_like_nbns(r))
-		return VERDICT_NO;
-	return v == VERDICT_NEED_MORE ? VERDICT_NO : v;
+	if (probe_as_datagram(r))
+		return VERDICT_YES;
+	return probe_as_stream(r);
+}
+
+/* One whole message, from a datagram or cut out of a stream. */
+static void take_message(struct dns_state *st, struct session *s, struct reader r)
+{
+	struct dns_message msg;
+
+	if (dns_parse_message(r, &msg) != DNS_OK) {
+		session_alert(s, ALERT_MALFORMED);
+		session_count(s, "dns.malformed");
+		return;
+	}
+	/* the QR bit says query or response, whoever sent it */
+	if (dns_is_response(&msg.header))
+		record_response(st, s, &msg);
+	else
+		record_query(st, s, &msg);
+}
+
+/* The flow's TCP framing, made on first use; NULL when memory ran out (the
+ * stream is then left alone: its framing is lost). */
+static struct dns_tcp *tcp_state(struct dns_state *st, struct session *s)
+{
+	if (st->tcp || st->tcp_lost)
+		return st->tcp;
+	st->tcp = calloc(1, sizeof *st->tcp);
+	if (!st->tcp) {
+		st->tcp_lost = true;
+		session_count(s, "dns.out_of_memory");
+		return NULL;
+	}
+	st->tcp->framer[DIR_CLIENT].max_pdu = DNS_TCP_MAX_PDU;
+	st->tcp->framer[DIR_SERVER].max_pdu = DNS_TCP_MAX_PDU;
+	return st->tcp;
+}
+
+/* A stream's pending bytes: every whole length-prefixed message in them;
+ * the framer says how many bytes that used, the core keeps the rest. */
+static size_t on_stream(struct dns_state *st, struct session *s, enum direction dir,
+                        struct reader r)
+{
+	struct dns_tcp *tcp = tcp_state(st, s);
+	size_t start = rd_offset(&r), all = rd_remaining(&r);
+	struct reader pdu;
+	enum frame_result fr;
+
+	if (!tcp || tcp->desync[dir])
+		return all; /* no framing: nothing worth keeping */
+	while ((fr = pdu_next(&tcp->framer[dir], &r, pdu_length_dns_tcp, NULL, &pdu)) !=
+	       FRAME_NEED_MORE) {
+		if (fr == FRAME_OK) {
+			rd_skip(&pdu, 2); /* the length */
+			take_message(st, s, rd_rest(&pdu));
+		} else if (fr == FRAME_TOO_BIG) {
+			session_count(s, "dns.tcp_too_big");
+		} else {
+			/* the reader failed: no telling where messages start */
+			tcp->desync[dir] = true;
+			session_count(s, "dns.tcp_desync");
+			return all;
+		}
+	}
+	return rd_offset(&r) - start;
 }
 
 static size_t dns_on_data(struct session *s, void *state, enum direction dir, struct reader r)
 {
 	struct dns_state *st = state;
-	struct dns_message msg;
 	size_t len = rd_remaining(&r);
 
-	(void)dir; /* the QR bit says query or response, whoever sent it */
 	learn_flavor(st, s);
-	if (dns_parse_message(r, &msg) != DNS_OK) {
-		session_alert(s, ALERT_MALFORMED);
-		session_count(s, "dns.malformed");
-		return len;
-	}
-	if (dns_is_response(&msg.header))
-		record_response(st, s, &msg);
-	else
-		record_query(st, s, &msg);
+	if (session_is_tcp(s))
+		return on_stream(st, s, dir, r);
+	take_message(st, s, r);
 	return len;
+}
+
+/* Bytes of a stream were lost and the core dropped what it kept of that
+ * direction: unless the hole fell inside a message being skipped, the next
+ * length prefix cannot be found, and that direction is not parsed again
+ * rather than misread. */
+static void dns_on_gap(struct session *s, void *state, enum direction dir, size_t missing)
+{
+	struct dns_state *st = state;
+
+	if (!session_is_tcp(s))
+		return;
+	struct dns_tcp *tcp = tcp_state(st, s);
+	if (!tcp || tcp->desync[dir])
+		return;
+	if (!pdu_gap(&tcp->framer[dir], missing)) {
+		tcp->desync[dir] = true;
+		session_count(s, "dns.tcp_desync");
+	}
 }
 
 static void dns_release(void *state)
@@ -351,6 +540,8 @@ static void dns_release(void *state)
 	}
 	free(st->txns);
 	st->txns = NULL;
+	free(st->tcp);
+	st->tcp = NULL;
 	st->n_txns = st->txn_alloc = 0;
 }
 
@@ -536,11 +727,12 @@ static void dns_summarize(const void *state, char *buf, size_t n)
 
 const struct dissector dns_dissector = {
     .name = "dns",
-    .transports = TRANSPORT_BIT_UDP,
+    .transports = TRANSPORT_BIT_TCP | TRANSPORT_BIT_UDP,
     .ports = dns_ports,
     .state_size = sizeof(struct dns_state),
     .probe = dns_probe,
     .on_data = dns_on_data,
+    .on_gap = dns_on_gap,
     .emit = dns_emit,
     .summarize = dns_summarize,
     .protocol_name = dns_protocol_name,

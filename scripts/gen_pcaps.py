@@ -14,6 +14,8 @@ one short function per capture registered with @capture("name.pcap"). pcaps/READ
 each capture shows; keep it in step when adding a scenario here.
 """
 
+import base64
+import hashlib
 import ipaddress
 import os
 import struct
@@ -248,6 +250,12 @@ def tcp_options(mss=None, wscale=None, sack_perm=False):
     return opts
 
 
+def sack_option(blocks):
+    """NOP, NOP, SACK (kind 5) with [(left edge, right edge)] blocks (RFC 2018)."""
+    return struct.pack("!BBBB", 1, 1, 5, 2 + 8 * len(blocks)) + b"".join(
+        struct.pack("!II", l & 0xFFFFFFFF, r & 0xFFFFFFFF) for l, r in blocks)
+
+
 def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", window=64240, options=b"", urgent=0):
     options += b"\x00" * (-len(options) % 4)
     off = (20 + len(options)) // 4
@@ -465,6 +473,21 @@ class Net:
             self.udp(server, client, dport, sport, answer, rtt_us)
 
 
+class OneWayNet(Net):
+    """A capture point that sees only the packets `only` sends (asymmetric routing): the other
+    side's packets are sent (IP ids used up, time passes) but never recorded."""
+
+    def __init__(self, cap, framer, only):
+        super().__init__(cap, framer)
+        self.only = only
+
+    def send(self, pkt, src, dst, dt_us=0):
+        if src is self.only:
+            super().send(pkt, src, dst, dt_us)
+        else:
+            self.cap.t += dt_us
+
+
 class TcpSession:
     """One TCP connection with correct seq/ack on both sides; every method emits one segment
     dt_us after the previous packet of the capture. All data is assumed received, so each
@@ -479,14 +502,20 @@ class TcpSession:
         self.nxt = dict(self.isn)                          # next sequence number per side
 
     def _seg(self, from_client, flags, payload=b"", dt_us=0, window=502, options=b"", seq=None,
-             ack=None):
+             ack=None, captured=True):
+        """One segment. captured=False: the host sends it (its IP id is used up) but the capture
+        point never sees it."""
         (src, sp), (dst, dp) = self.ends[from_client], self.ends[not from_client]
         if seq is None:
             seq = self.nxt[from_client]
         if ack is None:
             ack = self.nxt[not from_client] if flags & ACK else 0
         seg = tcp(src.ip, dst.ip, sp, dp, seq, ack, flags, payload, window, options)
-        self.net.send(ip_packet(src, dst, PROTO_TCP, seg, df=True), src, dst, dt_us)
+        pkt = ip_packet(src, dst, PROTO_TCP, seg, df=True)
+        if captured:
+            self.net.send(pkt, src, dst, dt_us)
+        else:
+            self.net.cap.t += dt_us                        # time passes all the same
 
     def syn(self, dt_us=0):
         """Client SYN (calling it again retransmits it: same sequence number)."""
@@ -503,8 +532,10 @@ class TcpSession:
         """The server's answer to a SYN on a closed port: RST+ACK, seq 0, window 0."""
         self._seg(False, RST | ACK, dt_us=dt_us, window=0, seq=0)
 
-    def ack(self, from_client, dt_us=0):
-        self._seg(from_client, ACK, dt_us=dt_us)
+    def ack(self, from_client, dt_us=0, ack=None, options=b""):
+        """A pure ACK; ack/options override the acknowledgment number (default: everything the
+        other side sent) and add TCP options (e.g. sack_option)."""
+        self._seg(from_client, ACK, dt_us=dt_us, ack=ack, options=options)
 
     def handshake(self, rtt_us=20 * MS, dt_us=0):
         """SYN at t (dt_us after the previous packet), SYN-ACK at t + rtt/2, ACK at t + rtt."""
@@ -512,9 +543,22 @@ class TcpSession:
         self.syn_ack(rtt_us // 2)
         self.ack(True, rtt_us // 2)
 
-    def send(self, from_client, data, dt_us=0):
-        self._seg(from_client, PSH | ACK, data, dt_us=dt_us)
+    def send(self, from_client, data, dt_us=0, flags=PSH | ACK, captured=True):
+        """The next data segment of one side; captured=False loses it on the way to the capture
+        point (the sequence space and the other side's ACKs still cover it)."""
+        self._seg(from_client, flags, data, dt_us=dt_us, captured=captured)
         self.nxt[from_client] += len(data)
+
+    def resend(self, from_client, data, seq, dt_us=0, flags=PSH | ACK):
+        """A data segment at an explicit sequence number (out of order, or a retransmission);
+        the side's next sequence number is not changed."""
+        self._seg(from_client, flags, data, dt_us=dt_us, seq=seq)
+
+    def resume(self, client_sent, server_sent):
+        """Pretend the connection already carried this many payload bytes each way (a capture
+        that starts mid-stream): the next sequence numbers are ISN + 1 + bytes sent."""
+        self.nxt = {True: self.isn[True] + 1 + client_sent,
+                    False: self.isn[False] + 1 + server_sent}
 
     def fin(self, from_client, dt_us=0):
         self._seg(from_client, FIN | ACK, dt_us=dt_us)
@@ -831,6 +875,405 @@ def cap_demo():
     t2.send(True, b"hello from bob\n", 1 * MS)
     t2.ack(False, 1 * MS)
     t2.rst(True, 50 * MS)
+    return cap
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP, TLS, WebSocket and DNS-over-TCP payloads
+
+HTTP_DATE = "Tue, 14 Nov 2023 22:13:20 GMT"     # START_US as an HTTP date
+
+
+def http_request(method, uri, host="www.example.com", headers=(), body=b"", ua="curl/8.0",
+                 accept="*/*"):
+    """A request as curl writes it; Content-Length is added when there is a body."""
+    lines = ["%s %s HTTP/1.1" % (method, uri), "Host: " + host, "User-Agent: " + ua]
+    lines += (["Accept: " + accept] if accept else []) + ["%s: %s" % h for h in headers]
+    if body:
+        lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+
+
+def http_response(status, reason, headers=(), body=b""):
+    """A response as nginx writes it: Server and Date first, then `headers` as given (the caller
+    says how the body is delimited: Content-Length, chunked, or nothing)."""
+    lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: nginx", "Date: " + HTTP_DATE]
+    lines += ["%s: %s" % h for h in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+
+
+def length_headers(content_type, body):
+    return [("Content-Type", content_type), ("Content-Length", str(len(body))),
+            ("Connection", "keep-alive")]
+
+
+def chunk(data):
+    """One chunk of a chunked body; chunk(b"") is the last-chunk plus the empty trailer."""
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+def text_body(n, what):
+    """n bytes of numbered text lines (for bodies whose size matters, not their content)."""
+    out, i = b"", 0
+    while len(out) < n:
+        out += b"%s line %04d: the quick brown fox jumps over the lazy dog\n" % (what, i)
+        i += 1
+    return out[:n]
+
+
+INDEX_HTML = (b"<!doctype html>\n<html><head><title>Example Domain</title>\n"
+              b"<link rel=\"stylesheet\" href=\"/style.css\"></head>\n"
+              b"<body><h1>Example Domain</h1><p>For use in documentation.</p></body></html>\n")
+NOT_FOUND_HTML = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+                  b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                  b"</body>\r\n</html>\r\n")
+
+
+def tls_record(content_type, version, body):
+    return struct.pack("!BHH", content_type, version, len(body)) + body
+
+
+def tls_handshake(msg_type, body):
+    return bytes([msg_type]) + len(body).to_bytes(3, "big") + body
+
+
+def tls_ext(ext_type, data):
+    return struct.pack("!HH", ext_type, len(data)) + data
+
+
+def tls_client_hello(sni, alpn=("h2", "http/1.1")):
+    """A TLS 1.3-capable ClientHello as one record (record version 0x0301, legacy_version
+    0x0303): SNI, supported_groups, ec_point_formats, signature_algorithms, ALPN,
+    supported_versions (1.3, 1.2), psk_key_exchange_modes and an x25519 key share."""
+    name = sni.encode("ascii")
+    protos = b"".join(bytes([len(p)]) + p.encode("ascii") for p in alpn)
+    exts = (tls_ext(0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name)
+            + tls_ext(10, struct.pack("!HHH", 4, 0x001D, 0x0017))
+            + tls_ext(11, b"\x01\x00")
+            + tls_ext(13, struct.pack("!HHHHH", 8, 0x0403, 0x0804, 0x0401, 0x0503))
+            + tls_ext(16, struct.pack("!H", len(protos)) + protos)
+            + tls_ext(43, b"\x04\x03\x04\x03\x03")
+            + tls_ext(45, b"\x01\x01")
+            + tls_ext(51, struct.pack("!HHH", 36, 0x001D, 32) + bytes(range(0x60, 0x80))))
+    suites = (0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F)
+    body = (struct.pack("!H", 0x0303) + bytes(range(0x20, 0x40))            # random
+            + b"\x20" + bytes(range(0x40, 0x60))                              # session id
+            + struct.pack("!H%dH" % len(suites), 2 * len(suites), *suites)
+            + b"\x01\x00"                                                     # null compression
+            + struct.pack("!H", len(exts)) + exts)
+    return tls_record(0x16, 0x0301, tls_handshake(1, body))
+
+
+def tls_server_hello_flight():
+    """A TLS 1.3 ServerHello (TLS_AES_128_GCM_SHA256, x25519, echoing the ClientHello's session
+    id), a ChangeCipherSpec and one opaque application_data record, record version 0x0303."""
+    exts = (tls_ext(43, b"\x03\x04")
+            + tls_ext(51, struct.pack("!HH", 0x001D, 32) + bytes(range(0xA0, 0xC0))))
+    body = (struct.pack("!H", 0x0303) + bytes(range(0x80, 0xA0))            # random
+            + b"\x20" + bytes(range(0x40, 0x60)) + struct.pack("!HB", 0x1301, 0)
+            + struct.pack("!H", len(exts)) + exts)
+    opaque = bytes((i * 73 + 5) & 0xFF for i in range(48))
+    return (tls_record(0x16, 0x0303, tls_handshake(2, body)) + tls_record(0x14, 0x0303, b"\x01")
+            + tls_record(0x17, 0x0303, opaque))
+
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key):
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode("ascii")).digest()).decode()
+
+
+def ws_frame(opcode, payload, mask=None):
+    """One final WebSocket frame (RFC 6455); mask = 4-byte key for client frames."""
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        hdr = struct.pack("!BB", 0x80 | opcode, m | n)
+    elif n < 65536:
+        hdr = struct.pack("!BBH", 0x80 | opcode, m | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", 0x80 | opcode, m | 127, n)
+    if mask:
+        hdr += mask
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return hdr + payload
+
+
+WS_BINARY, WS_CLOSE = 0x2, 0x8
+
+
+def dns_tcp(msg):
+    """A DNS message framed for TCP: 2-byte length prefix (RFC 1035 4.2.2)."""
+    return struct.pack("!H", len(msg)) + msg
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP and other TCP conversations
+
+
+def simple_http_get(t, rtt_us=10 * MS):
+    """Handshake, GET / and a 200 with a Content-Length body, client ACK, client-first close."""
+    t.handshake(rtt_us=rtt_us)
+    t.send(True, http_request("GET", "/"), 1 * MS)
+    t.send(False, http_response(200, "OK", length_headers("text/html", INDEX_HTML), INDEX_HTML),
+           rtt_us // 2 + 1 * MS)
+    t.ack(True, rtt_us // 2)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=rtt_us)
+
+
+@capture("http-keepalive.pcap")
+def cap_http_keepalive():
+    cap = Capture()
+    c, s = tcp_hosts()
+    t = TcpSession(Net(cap, eth_framer()), c, 40300, s, 80, 0x43000001, 0x83000001)
+    t.handshake(rtt_us=10 * MS)
+    # 1: GET / -> 200, Content-Length body
+    t.send(True, http_request("GET", "/"), 1 * MS)
+    t.send(False, http_response(200, "OK", length_headers("text/html", INDEX_HTML), INDEX_HTML),
+           6 * MS)
+    t.ack(True, 5 * MS)
+    # 2: GET /style.css -> 200 chunked: two chunks + last-chunk; the 2nd chunk is cut in two
+    css1 = b"body { margin: 0; font-family: sans-serif; }\n"
+    css2 = b"h1 { color: #336; font-size: 2em; }\np { line-height: 1.5; }\n"
+    resp = http_response(200, "OK", [("Content-Type", "text/css"),
+                                      ("Transfer-Encoding", "chunked"),
+                                      ("Connection", "keep-alive")],
+                         chunk(css1) + chunk(css2) + chunk(b""))
+    cut = resp.index(css2) + 20
+    t.send(True, http_request("GET", "/style.css"), 40 * MS)
+    t.send(False, resp[:cut], 6 * MS, flags=ACK)
+    t.send(False, resp[cut:], 1 * MS)
+    t.ack(True, 5 * MS)
+    # 3: GET /missing -> 404, Content-Length body
+    t.send(True, http_request("GET", "/missing"), 40 * MS)
+    t.send(False, http_response(404, "Not Found", length_headers("text/html", NOT_FOUND_HTML),
+                                NOT_FOUND_HTML), 6 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("http-pipelined.pcap")
+def cap_http_pipelined():
+    cap = Capture()
+    c, s = tcp_hosts()
+    t = TcpSession(Net(cap, eth_framer()), c, 40301, s, 80, 0x43010001, 0x83010001)
+    t.handshake(rtt_us=10 * MS)
+    etag = '"65540000-64"'
+    t.send(True, http_request("GET", "/a") + http_request("HEAD", "/b")
+           + http_request("GET", "/c", headers=[("If-None-Match", etag)]), 1 * MS)
+    r1 = http_response(200, "OK", length_headers("text/plain", b"hello"), b"hello")
+    r2 = http_response(200, "OK", [("Content-Type", "application/octet-stream"),
+                                   ("Content-Length", "1000"), ("Connection", "keep-alive")])
+    r3 = http_response(304, "Not Modified", [("ETag", etag), ("Connection", "keep-alive")])
+    # segment 1 ends inside r1's body; segment 2 = the end of r1 + the start of r2's status
+    # line; segment 3 = the rest of r2 + all of r3
+    segs = [r1[:-3], r1[-3:] + r2[:20], r2[20:] + r3]
+    t.send(False, segs[0], 6 * MS, flags=ACK)
+    t.send(False, segs[1], 1 * MS, flags=ACK)
+    t.ack(True, 1 * MS)
+    t.send(False, segs[2], 1 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("http-nonstandard-port.pcap")
+def cap_http_nonstandard_port():
+    cap = Capture()
+    c, s = tcp_hosts()
+    simple_http_get(TcpSession(Net(cap, eth_framer()), c, 40302, s, 8081, 0x43020001,
+                               0x83020001))
+    return cap
+
+
+@capture("http-ipv6.pcap")
+def cap_http_ipv6():
+    cap = Capture()
+    c = Host("2001:db8::5", "02:00:00:00:00:05")
+    s = Host("2001:db8::80", "02:00:00:00:00:80")
+    simple_http_get(TcpSession(Net(cap, eth_framer()), c, 40303, s, 80, 0x43030001, 0x83030001))
+    return cap
+
+
+@capture("http-midstream.pcap")
+def cap_http_midstream():
+    cap = Capture()
+    c = Host("10.0.0.5", "02:00:00:00:00:05", 0x2A17)
+    s = Host("10.0.0.80", "02:00:00:00:00:80", 0x8B02)
+    t = TcpSession(Net(cap, eth_framer()), c, 40304, s, 80, 0x9A3C5E01, 0xC4D2E7F1)
+    # before the capture: the handshake, GET / (its request) and the 200 (its response)
+    first_req = http_request("GET", "/")
+    first_resp = http_response(200, "OK", length_headers("text/html", INDEX_HTML), INDEX_HTML)
+    t.resume(len(first_req), len(first_resp))
+    page2 = b"<!doctype html>\n<html><body><h1>Page 2</h1></body></html>\n"
+    t.send(True, http_request("GET", "/page2"))
+    t.send(False, http_response(200, "OK", length_headers("text/html", page2), page2), 6 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("tcp-lost-segments.pcap")
+def cap_tcp_lost_segments():
+    cap = Capture()
+    c, s = tcp_hosts()
+    t = TcpSession(Net(cap, eth_framer()), c, 40305, s, 80, 0x43050001, 0x83050001)
+    t.handshake(rtt_us=10 * MS)
+    upload = text_body(3000, b"upload")
+    req = http_request("POST", "/upload", headers=[("Content-Type", "text/plain")], body=upload)
+    head = len(req) - len(upload)
+    # the body in 3 segments of 1000 bytes (the first also carries the header); the middle one
+    # never reaches the capture point, the server's ACKs cover it
+    t.send(True, req[:head + 1000], 1 * MS, flags=ACK)
+    t.send(True, req[head + 1000: head + 2000], 100, flags=ACK, captured=False)
+    t.ack(False, 5 * MS)
+    t.send(True, req[head + 2000:], 100)
+    body = text_body(4000, b"result")
+    resp = http_response(200, "OK", length_headers("text/plain", body), body)
+    head = len(resp) - len(body)
+    # the body in 3 segments: 1400 (with the header), 1400 (lost), 1200
+    t.send(False, resp[:head + 1400], 6 * MS, flags=ACK)
+    t.send(False, resp[head + 1400: head + 2800], 100, flags=ACK, captured=False)
+    t.ack(True, 5 * MS)
+    t.send(False, resp[head + 2800:], 100)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("tcp-reorder-retrans.pcap")
+def cap_tcp_reorder_retrans():
+    cap = Capture()
+    c, s = tcp_hosts()
+    t = TcpSession(Net(cap, eth_framer()), c, 40306, s, 80, 0x43060001, 0x83060001)
+    t.handshake(rtt_us=10 * MS)
+    t.send(True, http_request("GET", "/data.bin"), 1 * MS)
+    body = bytes((i * 7 + i // 256) & 0xFF for i in range(6000))
+    resp = http_response(200, "OK", length_headers("application/octet-stream", body), body)
+    head = len(resp) - len(body)
+    base = t.nxt[False]
+    # segment k (1..6) = body bytes 1000(k-1) .. 1000k; segment 1 also carries the header
+    bounds = [0] + [head + 1000 * k for k in range(1, 7)]
+    seq = [None] + [base + bounds[k - 1] for k in range(1, 7)]      # seq[k]: start of k
+    end = [None] + [base + bounds[k] for k in range(1, 7)]          # end[k]: end of k
+
+    def seg(k, dt_us):
+        t.resend(False, resp[bounds[k - 1]: bounds[k]], seq[k], dt_us,
+                 flags=PSH | ACK if k == 6 else ACK)
+
+    def client_ack(ack, blocks, dt_us=100):
+        t.ack(True, dt_us, ack=ack, options=sack_option(blocks) if blocks else b"")
+
+    # arrival order 1, 3, 2, 5, 4, 6; the client ACKs each arrival (SACK for the holes)
+    seg(1, 6 * MS)
+    client_ack(end[1], [])
+    seg(3, 200)
+    client_ack(end[1], [(seq[3], end[3])])
+    seg(2, 200)
+    client_ack(end[3], [])
+    seg(5, 200)
+    client_ack(end[3], [(seq[5], end[5])])
+    seg(4, 200)
+    client_ack(end[5], [])
+    seg(6, 200)
+    client_ack(end[6], [])
+    t.nxt[False] = end[6]
+    # spurious retransmissions, identical bytes: 3, then 5, then one that covers the last 500
+    # bytes of 4 and the first 500 of 5. The client answers each with a D-SACK (RFC 2883)
+    seg(3, 200 * MS)
+    client_ack(end[6], [(seq[3], end[3])])
+    seg(5, 1 * MS)
+    client_ack(end[6], [(seq[5], end[5])])
+    ov_from, ov_to = bounds[4] - 500, bounds[4] + 500
+    t.resend(False, resp[ov_from: ov_to], base + ov_from, 1 * MS, flags=ACK)
+    client_ack(end[6], [(base + ov_from, base + ov_to)])
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("tcp-one-direction.pcap")
+def cap_tcp_one_direction():
+    cap = Capture()
+    c, s = tcp_hosts()
+    net = OneWayNet(cap, eth_framer(), only=c)
+    t = TcpSession(net, c, 40307, s, 80, 0x43070001, 0x83070001)
+    t.handshake(rtt_us=10 * MS)
+    t.send(True, http_request("GET", "/download"), 1 * MS)
+    body = text_body(2000, b"download")
+    resp = http_response(200, "OK", length_headers("text/plain", body), body)
+    t.send(False, resp[:1448], 6 * MS, flags=ACK)
+    t.ack(True, 100)
+    t.send(False, resp[1448:], 100)
+    t.ack(True, 100)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("dns-tcp.pcap")
+def cap_dns_tcp():
+    cap = Capture()
+    c, s = v4_pair()
+    t = TcpSession(Net(cap, eth_framer()), c, 40400, s, 53, 0x44000001, 0x54000001)
+    t.handshake(rtt_us=10 * MS)
+    q1, r1 = dns_pair(0x7001, "www.example.com", "A", [rr("www.example.com", "A", "10.0.1.10")])
+    q2, r2 = dns_pair(0x7002, "www.example.com", "AAAA",
+                      [rr("www.example.com", "AAAA", "2001:db8::80")])
+    q3, r3 = dns_pair(0x7003, "example.com", "MX",
+                      [rr("example.com", "MX", (10, "mail.example.com"), ttl=3600)])
+    r2, r3 = dns_tcp(r2), dns_tcp(r3)
+    t.send(True, dns_tcp(q1) + dns_tcp(q2), 1 * MS)      # two queries in one segment
+    t.send(True, dns_tcp(q3), 1 * MS)
+    t.send(False, dns_tcp(r1), 4 * MS)                   # the first answer alone
+    t.send(False, r2[:22], 1 * MS)                       # length prefix + 20 bytes of answer 2
+    t.send(False, r2[22:] + r3[:1], 100)                 # rest of 2 + 1st byte of 3's prefix
+    t.send(False, r3[1:], 100)                           # 2nd byte of the prefix + answer 3
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=50 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("http-connect-tls.pcap")
+def cap_http_connect_tls():
+    cap = Capture()
+    c = Host("10.0.0.5", "02:00:00:00:00:05", 0x2000)
+    proxy = Host("10.0.0.8", "02:00:00:00:00:08", 0x0800)
+    t = TcpSession(Net(cap, eth_framer()), c, 40308, proxy, 3128, 0x43080001, 0x83080001)
+    t.handshake(rtt_us=10 * MS)
+    t.send(True, http_request("CONNECT", "www.example.com:443", host="www.example.com:443",
+                              accept=None, headers=[("Proxy-Connection", "Keep-Alive")]), 1 * MS)
+    t.send(False, b"HTTP/1.1 200 Connection established\r\n\r\n", 30 * MS)
+    t.send(True, tls_client_hello("www.example.com"), 1 * MS)
+    t.send(False, tls_server_hello_flight(), 25 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=100 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("http-websocket.pcap")
+def cap_http_websocket():
+    cap = Capture()
+    c, s = tcp_hosts()
+    t = TcpSession(Net(cap, eth_framer()), c, 40309, s, 80, 0x43090001, 0x83090001)
+    t.handshake(rtt_us=10 * MS)
+    key = "dGhlIHNhbXBsZSBub25jZQ=="                     # RFC 6455's example key
+    t.send(True, http_request("GET", "/chat", headers=[
+        ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
+        ("Sec-WebSocket-Version", "13"), ("Origin", "http://www.example.com")]), 1 * MS)
+    t.send(False, b"HTTP/1.1 101 Switching Protocols\r\nServer: nginx\r\nDate: " +
+           HTTP_DATE.encode("ascii") + b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Accept: " + ws_accept(key).encode("ascii") + b"\r\n\r\n", 6 * MS)
+    t.send(True, ws_frame(WS_BINARY, b"\x01\x00\x05hello", mask=b"\x37\xfa\x21\x3d"), 10 * MS)
+    t.send(False, ws_frame(WS_BINARY, b"\x81\x00\x05HELLO"), 5 * MS)
+    t.send(True, ws_frame(WS_BINARY, bytes(range(64)), mask=b"\xa1\x5b\x0c\x77"), 10 * MS)
+    t.send(False, ws_frame(WS_BINARY, bytes((i * 3) & 0xFF for i in range(300))), 5 * MS)
+    t.ack(True, 5 * MS)
+    # closing handshake (status 1000 each way), then the server closes the TCP connection
+    t.send(True, ws_frame(WS_CLOSE, struct.pack("!H", 1000), mask=b"\x0f\x1e\x2d\x3c"), 50 * MS)
+    t.send(False, ws_frame(WS_CLOSE, struct.pack("!H", 1000)), 5 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=False, dt_us=1 * MS, rtt_us=10 * MS)
     return cap
 
 

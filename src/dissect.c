@@ -32,7 +32,11 @@ void dissect_config_default(struct dissect_config *cfg)
 
 static struct session make_session(struct dissect_ctx *c, struct flow *f, usec_t now)
 {
-	struct session s = {f, c->counters, now, c->cfg.show_credentials, false, false};
+	struct session s = {.flow = f,
+	                    .counters = c->counters,
+	                    .now = now,
+	                    .show_credentials = c->cfg.show_credentials,
+	                    .expects = &c->expects};
 	return s;
 }
 
@@ -169,12 +173,49 @@ static void note_failed_probe(struct dissect_ctx *c, struct flow *f, enum direct
 
 /* ---- delivery ---- */
 
-static void deliver_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
-                             const uint8_t *data, size_t len, bool truncated)
+/* The dissector bytes go to now: the one handed the stream, if any. */
+static const struct dissector *active(const struct flow *f, void **state)
 {
+	if (f->inner) {
+		*state = f->inner_state;
+		return f->inner;
+	}
+	*state = f->dstate;
+	return f->dissector;
+}
+
+/* A dissector asked to hand the rest of the stream to another one. */
+static void hand_off(struct dissect_ctx *c, struct flow *f, const struct dissector *d)
+{
+	if (f->inner || d == f->dissector) {
+		counters_add(c->counters, "dissect.handoff_refused", 1);
+		return;
+	}
+	void *st = d->state_size ? calloc(1, d->state_size) : NULL;
+	if (d->state_size && !st) {
+		counters_add(c->counters, "dissect.out_of_memory", 1);
+		return;
+	}
+	f->inner = d;
+	f->inner_state = st;
+	counters_add(c->counters, "dissect.handoff", 1);
+}
+
+/* Calls the active dissector's on_data and carries out a handoff it asked
+ * for.  A dissector without on_data consumes everything. */
+static size_t call_on_data(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                           struct reader r, bool truncated)
+{
+	void *st;
+	const struct dissector *d = active(f, &st);
+	if (!d->on_data)
+		return rd_remaining(&r);
 	struct session s = make_session(c, f, now);
 	s.input_truncated = truncated;
-	f->dissector->on_data(&s, f->dstate, dir, rd_init(data, len));
+	size_t used = d->on_data(&s, st, dir, r);
+	if (s.handoff_to)
+		hand_off(c, f, s.handoff_to);
+	return used;
 }
 
 void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
@@ -190,22 +231,36 @@ void dissect_datagram(struct dissect_ctx *c, struct flow *f, enum direction dir,
 		else if (len)
 			note_failed_probe(c, f, dir);
 	}
-	if (f->dissector && f->dissector->on_data)
-		deliver_datagram(c, f, dir, now, data, len, truncated);
+	if (f->dissector)
+		call_on_data(c, f, dir, now, rd_init(data, len), truncated);
 }
 
 /* Hands the direction's pending bytes to the dissector until it stops
- * consuming; what it leaves stays pending for the next bytes. */
+ * consuming; what it leaves stays pending for the next bytes.  After a
+ * handoff the new dissector gets what the old one left. */
 static void drain_pending(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now)
 {
 	struct byte_buffer *b = f->pending[dir];
-	struct session s = make_session(c, f, now);
 
 	for (int i = 0; b && b->len && i < MAX_REDELIVERIES; i++) {
-		size_t used = f->dissector->on_data(&s, f->dstate, dir, rd_init(b->data, b->len));
-		if (used == 0)
-			break;
+		const struct dissector *before = f->inner;
+		size_t used = call_on_data(c, f, dir, now, rd_init(b->data, b->len), false);
 		buffer_consume(b, used > b->len ? b->len : used);
+		if (used == 0 && f->inner == before)
+			break;
+	}
+}
+
+/* Keeps bytes a dissector did not consume, within the cap; past it they
+ * are lost and the dissector is told so. */
+static void keep_pending(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
+                         const uint8_t *data, size_t len)
+{
+	if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
+		struct byte_buffer *b = f->pending[dir];
+		size_t lost = (b ? b->len : 0) + len;
+		counters_add(c->counters, "dissect.pending_cap", 1);
+		dissect_gap(c, f, dir, now, lost);
 	}
 }
 
@@ -214,38 +269,34 @@ static void stream_to_dissector(struct dissect_ctx *c, struct flow *f, enum dire
 {
 	struct byte_buffer *b = f->pending[dir];
 
-	if (!b || b->len == 0) {
-		/* the common case: nothing pending, no copy unless bytes are left */
-		struct session s = make_session(c, f, now);
-		size_t used = f->dissector->on_data(&s, f->dstate, dir, rd_init(data, len));
-		if (used >= len)
+	if (b && b->len) {
+		if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
+			keep_pending(c, f, dir, now, data, len); /* reports the loss */
 			return;
+		}
+		drain_pending(c, f, dir, now);
+		return;
+	}
+	/* the common case: nothing pending, no copy unless bytes are left */
+	for (int i = 0; len && i < MAX_REDELIVERIES; i++) {
+		const struct dissector *before = f->inner;
+		size_t used = call_on_data(c, f, dir, now, rd_init(data, len), false);
+		if (used > len)
+			used = len;
 		data += used;
 		len -= used;
-		if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
-			dissect_gap(c, f, dir, now, len);
-			counters_add(c->counters, "dissect.pending_cap", 1);
-		}
-		return;
+		if (f->inner == before)
+			break; /* no handoff: the rest waits for more bytes */
 	}
-	if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
-		/* a message larger than we keep: drop what is held and the new
-		 * bytes, and tell the dissector they are gone */
-		size_t lost = b->len + len;
-		b->len = 0;
-		counters_add(c->counters, "dissect.pending_cap", 1);
-		dissect_gap(c, f, dir, now, lost);
-		return;
-	}
-	drain_pending(c, f, dir, now);
+	if (len)
+		keep_pending(c, f, dir, now, data, len);
 }
 
 void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
                     const uint8_t *data, size_t len)
 {
 	if (f->dissector) {
-		if (f->dissector->on_data)
-			stream_to_dissector(c, f, dir, now, data, len);
+		stream_to_dissector(c, f, dir, now, data, len);
 		return;
 	}
 	if (classification_over(f) || (f->classify_done & (1u << dir)))
@@ -254,7 +305,8 @@ void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, u
 	/* keep the first bytes of this direction until a probe decides */
 	struct byte_buffer **bp = &f->pending[dir];
 	size_t room = c->cfg.probe_bytes - ((*bp) ? (*bp)->len : 0);
-	if (!buffer_append(bp, data, len < room ? len : room, c->cfg.probe_bytes))
+	size_t taken = len < room ? len : room;
+	if (!buffer_append(bp, data, taken, c->cfg.probe_bytes))
 		return;
 	const struct dissector *d = decode_as(c, f);
 	bool wait = false;
@@ -265,6 +317,8 @@ void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, u
 		/* the other direction's probe bytes are its first bytes too */
 		for (int side = 0; side < 2 && f->dissector; side++)
 			drain_pending(c, f, (enum direction)side, now);
+		if (f->dissector && taken < len)
+			stream_to_dissector(c, f, dir, now, data + taken, len - taken);
 		return;
 	}
 	if (!wait || (*bp)->len >= c->cfg.probe_bytes) {
@@ -277,13 +331,16 @@ void dissect_gap(struct dissect_ctx *c, struct flow *f, enum direction dir, usec
                  size_t missing)
 {
 	struct session s = make_session(c, f, now);
+	void *st;
+	const struct dissector *d = active(f, &st);
+
 	f->missed_bytes[dir] += missing;
 	session_alert(&s, ALERT_GAP);
 	if (f->pending[dir])
 		f->pending[dir]->len = 0; /* bytes after a hole do not continue them */
-	if (f->dissector && f->dissector->on_gap)
-		f->dissector->on_gap(&s, f->dstate, dir, missing);
-	else if (!f->dissector)
+	if (d && d->on_gap)
+		d->on_gap(&s, st, dir, missing);
+	else if (!d)
 		f->classify_done |= (uint8_t)(1u << dir);
 }
 
@@ -292,16 +349,86 @@ void dissect_end(struct dissect_ctx *c, struct flow *f, usec_t now)
 	struct session s = make_session(c, f, now);
 	if (f->dissector && f->dissector->on_end)
 		f->dissector->on_end(&s, f->dstate);
+	if (f->inner && f->inner->on_end)
+		f->inner->on_end(&s, f->inner_state);
 }
 
 void dissect_release(struct flow *f)
 {
 	if (f->dissector && f->dissector->release && f->dstate)
 		f->dissector->release(f->dstate);
+	if (f->inner && f->inner->release && f->inner_state)
+		f->inner->release(f->inner_state);
 	free(f->dstate);
-	f->dstate = NULL;
+	free(f->inner_state);
+	f->dstate = f->inner_state = NULL;
 	buffer_free(&f->pending[DIR_CLIENT]);
 	buffer_free(&f->pending[DIR_SERVER]);
+}
+
+/* ---- expectations ---- */
+
+bool expect_table_add(struct expect_table *t, const struct expectation *e, uint64_t parent_serial,
+                      usec_t now)
+{
+	const struct dissector *d = dissector_by_name(e->dissector);
+	size_t slot = t->n;
+
+	if (!d)
+		return false;
+	for (size_t i = 0; i < t->n; i++) /* reuse a used or expired slot */
+		if (t->entries[i].used || t->entries[i].e.deadline < now) {
+			slot = i;
+			break;
+		}
+	if (slot == EXPECT_MAX) {
+		if (t->counters)
+			counters_add(t->counters, "expect.table_full", 1);
+		return false;
+	}
+	if (slot == t->n)
+		t->n++;
+	t->entries[slot] = (struct expect_entry){*e, parent_serial, d, false};
+	return true;
+}
+
+static bool endpoint_is(const struct flow *f, enum direction side, const struct ip_addr *a,
+                        uint16_t port)
+{
+	return f->port[side] == port && ip_addr_compare(&f->addr[side], a) == 0;
+}
+
+static bool expectation_matches(const struct expect_entry *x, const struct flow *f, usec_t now)
+{
+	const struct expectation *e = &x->e;
+	if (x->used || e->deadline < now || e->transport != f->proto)
+		return false;
+	/* the announced side is the server; a flow whose direction was
+	 * guessed from ports may have it the other way round */
+	for (int side = 0; side < 2; side++) {
+		enum direction srv = (enum direction)side;
+		if (!endpoint_is(f, srv, &e->server, e->server_port))
+			continue;
+		if (!e->has_client || ip_addr_compare(&f->addr[dir_other(srv)], &e->client) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool dissect_expected(struct dissect_ctx *c, struct flow *f, usec_t now)
+{
+	for (size_t i = 0; i < c->expects.n; i++) {
+		struct expect_entry *x = &c->expects.entries[i];
+		if (!expectation_matches(x, f, now))
+			continue;
+		x->used = true;
+		pin(c, f, x->dissector, DETECTED_PORT);
+		f->has_parent = true;
+		f->parent_serial = x->parent_serial;
+		counters_add(c->counters, "expect.matched", 1);
+		return true;
+	}
+	return false;
 }
 
 /* ---- what the record says ---- */

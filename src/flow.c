@@ -326,6 +326,40 @@ struct flow *flow_lookup(struct flow_table *t, const struct packet *p, enum dire
 	return create(t, h, p, dir);
 }
 
+struct flow *flow_find(struct flow_table *t, uint8_t proto, const struct ip_addr *src,
+                       uint16_t sport, const struct ip_addr *dst, uint16_t dport,
+                       enum direction *dir)
+{
+	struct packet p = {
+	    .ip_proto = proto, .src = *src, .dst = *dst, .sport = sport, .dport = dport};
+	return find(t, flow_hash(t, proto, src, sport, dst, dport), &p, dir);
+}
+
+void flow_uid(uint64_t serial, char *out, size_t n)
+{
+	static const char digits[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	/* a bijective mix of the creation serial: unique per run, and the
+	 * same on every run over the same input */
+	uint64_t x = serial + 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	char tmp[16];
+	int len = 0;
+	do {
+		tmp[len++] = digits[x % 62];
+		x /= 62;
+	} while (x && len < 15);
+	size_t o = 0;
+	if (n < 2)
+		return;
+	out[o++] = 'C';
+	while (len > 0 && o + 1 < n)
+		out[o++] = tmp[--len];
+	out[o] = '\0';
+}
+
 /* ---- history ---- */
 
 static int history_bit(char letter)

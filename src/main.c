@@ -392,11 +392,11 @@ int main(int argc, char **argv)
 		free(o.filter);
 		return fail("%s", err);
 	}
-	if (pipeline_init(&pl, &o.pipeline, &out) < 0) {
+	if (pipeline_init(&pl, &o.pipeline, &out, err, sizeof err) < 0) {
 		capture_close(&cap);
 		output_close(&out);
 		free(o.filter);
-		return fail("%s", "out of memory");
+		return fail("%s", err);
 	}
 	if (cap.live)
 		live_capture = &cap;

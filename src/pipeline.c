@@ -1,5 +1,6 @@
 /* The pipeline (portolan/pipeline.h): read top to bottom, it follows one
  * packet through every stage. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ void pipeline_config_default(struct pipeline_config *cfg)
 	flow_config_default(&cfg->flow);
 	defrag_config_default(&cfg->defrag);
 	dissect_config_default(&cfg->dissect);
+	stream_config_default(&cfg->stream);
 }
 
 /* A flow ended: the dissector finishes, the record is written, the state
@@ -25,22 +27,32 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ctx)
 {
 	struct pipeline *pl = ctx;
 
+	if (f->proto == TRANSPORT_TCP)
+		stream_flow_end(&pl->stream, f); /* held bytes reach the dissector first */
 	dissect_end(&pl->dissect, f, pl->now);
 	output_session(pl->out, f, end_reasons[why]);
 	counters_add(&pl->protocols, dissect_protocol(f), 1);
 	dissect_release(f);
 }
 
-int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct output *out)
+int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct output *out,
+                  char *err, size_t errlen)
 {
 	memset(pl, 0, sizeof *pl);
 	pl->cfg = *cfg;
 	pl->out = out;
 	pl->dissect.cfg = cfg->dissect;
 	pl->dissect.counters = &pl->counters;
+	pl->dissect.expects.counters = &pl->counters;
 	pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
 	pl->defrag = defrag_new(&cfg->defrag);
 	if (!pl->flows || !pl->defrag) {
+		snprintf(err, errlen, "out of memory");
+		pipeline_free(pl);
+		return -1;
+	}
+	if (stream_init(&pl->stream, &cfg->stream, &pl->dissect, &pl->counters, pl->flows, err,
+	                errlen) < 0) {
 		pipeline_free(pl);
 		return -1;
 	}
@@ -79,7 +91,7 @@ static void transport_payload(struct pipeline *pl, struct flow *f, enum directio
 		                 p->payload_len < p->payload_wire_len);
 		return;
 	}
-	/* TCP payload goes through reassembly (the reassembly stage). */
+	stream_packet(&pl->stream, f, dir, p);
 }
 
 static void to_flow(struct pipeline *pl, const struct packet *p)
@@ -92,6 +104,8 @@ static void to_flow(struct pipeline *pl, const struct packet *p)
 		counters_add(&pl->counters, "flow.out_of_memory", 1);
 		return;
 	}
+	if (created)
+		dissect_expected(&pl->dissect, f, p->ts);
 	flow_update(pl->flows, f, p, dir);
 	transport_payload(pl, f, dir, p);
 }
@@ -146,6 +160,7 @@ void pipeline_flush(struct pipeline *pl)
 void pipeline_free(struct pipeline *pl)
 {
 	flow_table_free(pl->flows); /* flushes what is still open */
+	stream_shutdown(&pl->stream);
 	defrag_free(pl->defrag);
 	pl->flows = NULL;
 	pl->defrag = NULL;

@@ -8,6 +8,7 @@
 #include "portolan/json.h"
 #include "portolan/ports.h"
 #include "portolan/record.h"
+#include "portolan/stream.h"
 
 /* Longest protocol summary on a text line (-v shows everything). */
 #define TEXT_SUMMARY_MAX 120
@@ -16,27 +17,7 @@ static const char *const basis_names[] = {"handshake", "port", "first-packet"};
 
 void record_uid(const struct flow *f, char *out, size_t n)
 {
-	static const char digits[] =
-	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	/* a bijective mix of the creation serial: unique per run, and the
-	 * same on every run over the same input */
-	uint64_t x = f->serial + 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	char tmp[16];
-	int len = 0;
-	do {
-		tmp[len++] = digits[x % 62];
-		x /= 62;
-	} while (x && len < 15);
-	size_t o = 0;
-	if (n < 2)
-		return;
-	out[o++] = 'C';
-	while (len > 0 && o + 1 < n)
-		out[o++] = tmp[--len];
-	out[o] = '\0';
+	flow_uid(f->serial, out, n);
 }
 
 static void emit_endpoint(struct emitter *e, const char *key, const struct flow *f,
@@ -73,6 +54,9 @@ static void emit_tcp(struct emitter *e, const struct flow *f)
 	else
 		emit_null(e, "handshake_rtt_ms");
 	emit_pair(e, "missed_bytes", f->missed_bytes[DIR_CLIENT], f->missed_bytes[DIR_SERVER]);
+	/* which path carried the payload: "libnids", or "own" (ours alone) */
+	emit_str(e, "reassembly",
+	         f->payload_bytes[0] + f->payload_bytes[1] ? stream_path(f) : NULL);
 	emit_object_end(e);
 }
 
@@ -139,6 +123,10 @@ static void emit_common(struct emitter *e, const struct flow *f, const char *end
 			emit_int(e, NULL, f->vlans[i]);
 		emit_array_end(e);
 	}
+	if (f->has_parent) {
+		flow_uid(f->parent_serial, buf, sizeof buf);
+		emit_str(e, "parent", buf);
+	}
 	emit_str(e, "end_reason", end_reason);
 	emit_alerts(e, f);
 }
@@ -151,6 +139,13 @@ void record_emit(struct emitter *e, const struct flow *f, const char *end_reason
 	if (with_protocol_object && f->dissector && f->dissector->emit) {
 		emit_object_begin(e, f->dissector->name);
 		f->dissector->emit(f->dstate, e);
+		emit_object_end(e);
+	}
+	/* a stream handed on (STARTTLS...): the second dissector's object */
+	if (with_protocol_object && f->inner && f->inner->emit &&
+	    (!f->dissector || strcmp(f->inner->name, f->dissector->name) != 0)) {
+		emit_object_begin(e, f->inner->name);
+		f->inner->emit(f->inner_state, e);
 		emit_object_end(e);
 	}
 	emit_object_end(e);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "portolan/dissector.h"
 #include "portolan/session_internal.h"
 
 static const char *const alert_names[ALERT_COUNT] = {
@@ -58,6 +59,39 @@ bool session_is_tcp(const struct session *s)
 bool session_show_credentials(const struct session *s)
 {
 	return s->show_credentials;
+}
+
+bool session_handoff(struct session *s, const char *name)
+{
+	const struct dissector *d = dissector_by_name(name);
+	if (!d)
+		return false;
+	s->handoff_to = d;
+	return true;
+}
+
+bool session_expect(struct session *s, const struct expectation *e)
+{
+	if (!s->expects) { /* detached: kept for the test to look at */
+		s->last_expect = *e;
+		s->has_expect = true;
+		return true;
+	}
+	return expect_table_add(s->expects, e, s->flow->serial, s->now);
+}
+
+const char *session_parent_uid(const struct session *s)
+{
+	static _Thread_local char uid[24];
+	if (!s->flow->has_parent)
+		return NULL;
+	flow_uid(s->flow->parent_serial, uid, sizeof uid);
+	return uid;
+}
+
+const char *session_handoff_target(const struct session *s)
+{
+	return s->handoff_to ? s->handoff_to->name : NULL;
 }
 
 struct session *session_detached_new(bool tcp, const struct ip_addr *client, uint16_t client_port,

@@ -89,12 +89,12 @@ static int64_t relative_seq(const struct tcp_endpoint *ep, uint32_t seq)
 
 /* S, H, F and R are recorded again when a later one carries a different
  * sequence number (a new attempt rather than a retransmission). */
-static void history_repeatable(struct flow *f, enum direction dir, char letter, uint64_t *last,
+static void history_repeatable(struct flow *f, enum direction dir, char letter, uint32_t *last,
                                int64_t rel)
 {
-	if (flow_history_check(f, dir, letter) && (uint64_t)rel != *last)
+	if (flow_history_check(f, dir, letter) && (uint32_t)rel != *last)
 		flow_history_add(f, dir, letter);
-	*last = (uint64_t)rel;
+	*last = (uint32_t)rel;
 }
 
 static void update_history(struct flow *f, enum direction dir, struct tcp_endpoint *ep,

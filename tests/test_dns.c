@@ -1,5 +1,6 @@
-/* DNS, mDNS and LLMNR: the message parser (src/dns_message.c) and the UDP
- * dissector (dissectors/dns.c), on messages built here field by field. */
+/* DNS, mDNS and LLMNR: the message parser (src/dns_message.c) and the
+ * dissector (dissectors/dns.c) over UDP and TCP, on messages built here
+ * field by field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1151,6 +1152,409 @@ static void test_llmnr_flags(void **unused)
 	flow_close(&f);
 }
 
+/* ---- DNS over TCP ---- */
+
+/* A TCP flow fed the way the core feeds it (src/dissect.c): each call sees
+ * what the dissector left last time followed by the new bytes, and what it
+ * does not consume is kept. */
+struct stream {
+	struct flow f;
+	uint8_t pending[2][16384];
+	size_t len[2];
+};
+
+static struct stream *stream_open(void)
+{
+	struct ip_addr client = {.version = 4, .b = {192, 0, 2, 10}};
+	struct ip_addr server = {.version = 4, .b = {192, 0, 2, 53}};
+	struct stream *st = calloc(1, sizeof *st);
+	assert_non_null(st);
+	st->f.s = session_detached_new(true, &client, 40000, &server, 53);
+	st->f.state = calloc(1, dns_dissector.state_size);
+	assert_non_null(st->f.s);
+	assert_non_null(st->f.state);
+	return st;
+}
+
+static void stream_close(struct stream *st)
+{
+	flow_close(&st->f);
+	free(st);
+}
+
+static void stream_feed(struct stream *st, enum direction dir, usec_t now, const void *p, size_t n)
+{
+	assert_true(st->len[dir] + n <= sizeof st->pending[dir]);
+	memcpy(st->pending[dir] + st->len[dir], p, n);
+	st->len[dir] += n;
+	session_set_now(st->f.s, now);
+	size_t used = dns_dissector.on_data(st->f.s, st->f.state, dir,
+	                                    rd_init(st->pending[dir], st->len[dir]));
+	assert_true(used <= st->len[dir]);
+	memmove(st->pending[dir], st->pending[dir] + used, st->len[dir] - used);
+	st->len[dir] -= used;
+}
+
+/* Lost bytes: the core drops what it kept of that direction. */
+static void stream_gap(struct stream *st, enum direction dir, size_t missing)
+{
+	st->len[dir] = 0;
+	dns_dissector.on_gap(st->f.s, st->f.state, dir, missing);
+}
+
+/* Appends msg to out with its 2-byte length in front. */
+static void wtcp(struct wire *out, const struct wire *msg)
+{
+	w16(out, (unsigned)msg->len);
+	wbytes(out, msg->b, msg->len);
+}
+
+static size_t count_ids(const char *json)
+{
+	size_t n = 0;
+	for (const char *p = json; (p = strstr(p, "\"id\":")); p++)
+		n++;
+	return n;
+}
+
+static void test_tcp_transport(void **unused)
+{
+	(void)unused;
+	assert_true(dns_dissector.transports & TRANSPORT_BIT_TCP);
+	assert_true(dns_dissector.transports & TRANSPORT_BIT_UDP);
+	assert_non_null(dns_dissector.on_gap);
+}
+
+static void test_tcp_two_messages_in_one_segment(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	struct wire msg, seg = {{0}, 0};
+
+	build_query(&msg, 1, "www.example.com", T_A);
+	wtcp(&seg, &msg);
+	build_query(&msg, 2, "mail.example.com", T_MX);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b, seg.len);
+	assert_int_equal(st->len[DIR_CLIENT], 0);
+
+	seg.len = 0;
+	build_response(&msg, 1);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_SERVER, SEC(1) + 4000, seg.b, seg.len);
+	assert_int_equal(st->len[DIR_SERVER], 0);
+
+	char *json = render(&st->f);
+	assert_string_equal(json, "{\"queries\":[{\"id\":1,\"name\":\"www.example.com\","
+	                          "\"qtype\":\"A\",\"qclass\":\"IN\",\"rcode\":\"NOERROR\","
+	                          "\"flags\":[\"rd\",\"ra\"],"
+	                          "\"answers\":[\"edge.example.com\",\"93.184.216.34\"],"
+	                          "\"ttls\":[300,60],\"rtt_ms\":4.000},"
+	                          "{\"id\":2,\"name\":\"mail.example.com\",\"qtype\":\"MX\","
+	                          "\"qclass\":\"IN\",\"rcode\":null,\"flags\":[\"rd\"],"
+	                          "\"answers\":[],\"ttls\":[],\"rtt_ms\":null}]}");
+	free(json);
+	char line[128];
+	dns_dissector.summarize(st->f.state, line, sizeof line);
+	assert_string_equal(line, "A www.example.com -> NOERROR edge.example.com (+1) (+1 more)");
+	assert_string_equal(dns_protocol_name(st->f.state), "dns");
+	assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+	stream_close(st);
+}
+
+static void test_tcp_message_across_two_segments(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	struct wire msg, seg = {{0}, 0};
+
+	build_response(&msg, 7);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_SERVER, SEC(1), seg.b, 30);
+	char *json = render(&st->f);
+	assert_string_equal(json, "{\"queries\":[]}");
+	free(json);
+	assert_int_equal(st->len[DIR_SERVER], 30); /* kept whole for the next bytes */
+
+	stream_feed(st, DIR_SERVER, SEC(2), seg.b + 30, seg.len - 30);
+	assert_int_equal(st->len[DIR_SERVER], 0);
+	json = render(&st->f);
+	assert_contains(json, "{\"id\":7,\"name\":\"www.example.com\"");
+	assert_contains(json, "\"answers\":[\"edge.example.com\",\"93.184.216.34\"]");
+	free(json);
+	assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+	stream_close(st);
+}
+
+static void test_tcp_length_prefix_split(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	struct wire msg, seg = {{0}, 0};
+
+	build_query(&msg, 3, "www.example.com", T_AAAA);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b, 1);
+	assert_int_equal(st->len[DIR_CLIENT], 1);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b + 1, 1);
+	assert_int_equal(st->len[DIR_CLIENT], 2);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b + 2, seg.len - 2);
+	assert_int_equal(st->len[DIR_CLIENT], 0);
+
+	char *json = render(&st->f);
+	assert_contains(json, "{\"id\":3,\"name\":\"www.example.com\",\"qtype\":\"AAAA\"");
+	assert_int_equal(count_ids(json), 1);
+	free(json);
+	assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+	stream_close(st);
+}
+
+/* Three messages in one direction (a query, its answer and another query),
+ * cut in two at every offset, and fed one byte at a time: the record is the
+ * one the unbroken stream gives. */
+static void test_tcp_split_at_every_offset(void **unused)
+{
+	(void)unused;
+	struct wire msg, all = {{0}, 0};
+	build_query(&msg, 0x1234, "www.example.com", T_A);
+	wtcp(&all, &msg);
+	build_response(&msg, 0x1234);
+	wtcp(&all, &msg);
+	build_all_types(&msg);
+	wtcp(&all, &msg);
+
+	struct stream *st = stream_open();
+	stream_feed(st, DIR_CLIENT, SEC(1), all.b, all.len);
+	char *whole = render(&st->f);
+	assert_int_equal(count_ids(whole), 2);
+	assert_contains(whole, "\"v=spf1 -all second\"");
+	stream_close(st);
+
+	for (size_t cut = 0; cut <= all.len; cut++) {
+		st = stream_open();
+		stream_feed(st, DIR_CLIENT, SEC(1), all.b, cut);
+		stream_feed(st, DIR_CLIENT, SEC(1), all.b + cut, all.len - cut);
+		assert_int_equal(st->len[DIR_CLIENT], 0);
+		char *json = render(&st->f);
+		if (strcmp(json, whole) != 0)
+			fail_msg("cut at %zu: %s", cut, json);
+		free(json);
+		assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+		stream_close(st);
+	}
+
+	st = stream_open();
+	for (size_t i = 0; i < all.len; i++)
+		stream_feed(st, DIR_CLIENT, SEC(1), all.b + i, 1);
+	assert_int_equal(st->len[DIR_CLIENT], 0);
+	char *json = render(&st->f);
+	assert_string_equal(json, whole);
+	free(json);
+	stream_close(st);
+	free(whole);
+}
+
+/* A malformed message is refused alone: the framing goes on. */
+static void test_tcp_malformed_message_keeps_framing(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	struct wire msg, seg = {{0}, 0};
+
+	w16(&seg, 5);
+	wbytes(&seg, "\1\2\3\4\5", 5);
+	w16(&seg, 0); /* an empty message */
+	build_query(&msg, 8, "www.example.com", T_A);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b, seg.len);
+
+	assert_true(session_has_alert(st->f.s, ALERT_MALFORMED));
+	assert_int_equal(session_counter_value(st->f.s, "dns.malformed"), 2);
+	assert_int_equal(session_counter_value(st->f.s, "dns.tcp_desync"), 0);
+	char *json = render(&st->f);
+	assert_contains(json, "{\"id\":8,\"name\":\"www.example.com\"");
+	assert_int_equal(count_ids(json), 1);
+	free(json);
+	stream_close(st);
+}
+
+/* Bytes lost in the middle of a message: that direction's framing is gone,
+ * so it is not parsed again (no made-up messages, no malformed alerts); the
+ * other direction goes on. */
+static void test_tcp_gap_desyncs_direction(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	struct wire msg, seg = {{0}, 0};
+
+	build_query(&msg, 1, "www.example.com", T_A);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b, 9);
+	stream_gap(st, DIR_CLIENT, 10);
+	assert_int_equal(session_counter_value(st->f.s, "dns.tcp_desync"), 1);
+
+	/* what follows looks like a message: it is not taken */
+	seg.len = 0;
+	build_query(&msg, 2, "after.example.com", T_A);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_CLIENT, SEC(2), seg.b, seg.len);
+	assert_int_equal(st->len[DIR_CLIENT], 0); /* nothing kept either */
+	stream_gap(st, DIR_CLIENT, 5);            /* counted once */
+	assert_int_equal(session_counter_value(st->f.s, "dns.tcp_desync"), 1);
+
+	/* the server's side is still in step */
+	seg.len = 0;
+	build_response(&msg, 1);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_SERVER, SEC(3), seg.b, seg.len);
+
+	char *json = render(&st->f);
+	assert_lacks(json, "after.example.com");
+	assert_contains(json, "{\"id\":1,\"name\":\"www.example.com\"");
+	assert_contains(json, "\"rcode\":\"NOERROR\"");
+	assert_int_equal(count_ids(json), 1);
+	free(json);
+	assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+	stream_close(st);
+}
+
+/* A gap inside an oversize message the framer is skipping leaves it in
+ * step: the message after it is read. */
+static void test_tcp_gap_inside_skipped_message(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	uint8_t big[102] = {0xff, 0xff}; /* 65535 bytes announced: over the cap */
+
+	stream_feed(st, DIR_SERVER, SEC(1), big, sizeof big);
+	assert_int_equal(session_counter_value(st->f.s, "dns.tcp_too_big"), 1);
+	assert_int_equal(st->len[DIR_SERVER], 0);
+	stream_gap(st, DIR_SERVER, 65535 - 100);
+	assert_int_equal(session_counter_value(st->f.s, "dns.tcp_desync"), 0);
+
+	struct wire msg, seg = {{0}, 0};
+	build_response(&msg, 0x42);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_SERVER, SEC(2), seg.b, seg.len);
+	char *json = render(&st->f);
+	assert_contains(json, "{\"id\":66,\"name\":\"www.example.com\"");
+	free(json);
+	assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+	stream_close(st);
+}
+
+/* One zone-transfer response message of n A records (10.0.k.i), with the
+ * question or without it (RFC 5936 2.2.1 allows both after the first). */
+static void build_axfr_part(struct wire *w, unsigned id, bool question, unsigned k, unsigned n)
+{
+	w->len = 0;
+	wheader(w, id, 0x8480, question ? 1 : 0, n, 0, 0); /* QR AA RA */
+	size_t owner = w->len;
+	if (question)
+		wquestion(w, "example.com", 252, C_IN);
+	for (unsigned i = 0; i < n; i++) {
+		if (!question && i == 0)
+			wname(w, "example.com");
+		else
+			wptr(w, (unsigned)owner);
+		size_t at = wrr_begin(w, T_A, 3600);
+		w8(w, 10);
+		w8(w, 0);
+		w8(w, k);
+		w8(w, i);
+		wrr_end(w, at);
+	}
+}
+
+/* An AXFR query answered by three messages (20 + 20 + 5 records, the second
+ * without its question), the stream cut inside the second: one transaction,
+ * whose answers stop at the cap. */
+static void test_tcp_zone_transfer(void **unused)
+{
+	(void)unused;
+	struct stream *st = stream_open();
+	struct wire msg, seg = {{0}, 0};
+
+	build_query(&msg, 0x99, "example.com", 252);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_CLIENT, SEC(1), seg.b, seg.len);
+
+	seg.len = 0;
+	build_axfr_part(&msg, 0x99, true, 1, 20);
+	wtcp(&seg, &msg);
+	build_axfr_part(&msg, 0x99, false, 2, 20);
+	wtcp(&seg, &msg);
+	size_t cut = seg.len - 7;
+	build_axfr_part(&msg, 0x99, true, 3, 5);
+	wtcp(&seg, &msg);
+	stream_feed(st, DIR_SERVER, SEC(1) + 3000, seg.b, cut);
+	stream_feed(st, DIR_SERVER, SEC(2), seg.b + cut, seg.len - cut);
+	assert_int_equal(st->len[DIR_SERVER], 0);
+
+	char *json = render(&st->f);
+	assert_int_equal(count_ids(json), 1);
+	assert_contains(json, "{\"id\":153,\"name\":\"example.com\",\"qtype\":\"AXFR\","
+	                      "\"qclass\":\"IN\",\"rcode\":\"NOERROR\","
+	                      "\"flags\":[\"rd\",\"ra\",\"aa\"],\"answers\":[\"10.0.1.0\",");
+	assert_contains(json, "\"10.0.1.19\",\"10.0.2.0\",");
+	assert_contains(json, "\"10.0.2.11\"],"); /* 20 + 12: the cap */
+	assert_lacks(json, "\"10.0.2.12\"");
+	assert_lacks(json, "\"10.0.3.");
+	assert_contains(json, "\"rtt_ms\":3.000,\"answers_truncated\":13}");
+	free(json);
+	assert_int_equal(session_counter_value(st->f.s, "dns.too_many_answers"), 1);
+	assert_int_equal(session_counter_value(st->f.s, "dns.too_many_transactions"), 0);
+
+	char line[128];
+	dns_dissector.summarize(st->f.state, line, sizeof line);
+	assert_string_equal(line, "AXFR example.com -> NOERROR 10.0.1.0 (+44)");
+	assert_false(session_has_alert(st->f.s, ALERT_MALFORMED));
+	stream_close(st);
+}
+
+static void test_tcp_probe(void **unused)
+{
+	(void)unused;
+	struct wire msg, seg = {{0}, 0};
+	build_query(&msg, 0x1234, "www.example.com", T_A);
+	wtcp(&seg, &msg);
+
+	assert_int_equal(probe_bytes(seg.b, seg.len), VERDICT_YES);
+	/* a stream's start: the prefix and a header are enough to tell */
+	assert_int_equal(probe_bytes(seg.b, 2 + DNS_HEADER_LEN), VERDICT_YES);
+	/* a prefix of the prefix and header may grow */
+	assert_int_equal(probe_bytes(seg.b, 1), VERDICT_NEED_MORE);
+	assert_int_equal(probe_bytes(seg.b, 2), VERDICT_NEED_MORE);
+	assert_int_equal(probe_bytes(seg.b, 7), VERDICT_NEED_MORE);
+	assert_int_equal(probe_bytes(seg.b, 2 + DNS_HEADER_LEN - 1), VERDICT_NEED_MORE);
+
+	/* a response, and a message followed by the next */
+	seg.len = 0;
+	build_response(&msg, 0x1234);
+	wtcp(&seg, &msg);
+	wtcp(&seg, &msg);
+	assert_int_equal(probe_bytes(seg.b, seg.len), VERDICT_YES);
+
+	/* garbage */
+	const char *http = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
+	assert_int_equal(probe_bytes(http, strlen(http)), VERDICT_NO);
+	/* a TLS ClientHello's start */
+	static const uint8_t hello[20] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01,
+	                                  0x00, 0x01, 0xfc, 0x03, 0x03};
+	assert_int_equal(probe_bytes(hello, sizeof hello), VERDICT_NO);
+	/* a length too short for a header */
+	assert_int_equal(probe_bytes("\0\x0b\0\1\1\0\0\1\0\0\0\0\0\0", 14), VERDICT_NO);
+	/* a bad opcode or the Z bit, seen before the header is whole */
+	assert_int_equal(probe_bytes("\0\x21\0\1\x18\0", 6), VERDICT_NO);
+	assert_int_equal(probe_bytes("\0\x21\0\1\1\x40", 6), VERDICT_NO);
+	/* a whole message whose header promises more than it holds */
+	seg.len = 0;
+	build_query(&msg, 1, "www.example.com", T_A);
+	msg.b[7] = 3; /* three answers */
+	wtcp(&seg, &msg);
+	assert_int_equal(probe_bytes(seg.b, seg.len), VERDICT_NO);
+}
+
 static void test_release_of_empty_state(void **unused)
 {
 	(void)unused;
@@ -1209,6 +1613,16 @@ int main(void)
 	    cmocka_unit_test(test_mdns),
 	    cmocka_unit_test(test_llmnr_flags),
 	    cmocka_unit_test(test_release_of_empty_state),
+	    cmocka_unit_test(test_tcp_transport),
+	    cmocka_unit_test(test_tcp_two_messages_in_one_segment),
+	    cmocka_unit_test(test_tcp_message_across_two_segments),
+	    cmocka_unit_test(test_tcp_length_prefix_split),
+	    cmocka_unit_test(test_tcp_split_at_every_offset),
+	    cmocka_unit_test(test_tcp_malformed_message_keeps_framing),
+	    cmocka_unit_test(test_tcp_gap_desyncs_direction),
+	    cmocka_unit_test(test_tcp_gap_inside_skipped_message),
+	    cmocka_unit_test(test_tcp_zone_transfer),
+	    cmocka_unit_test(test_tcp_probe),
 	};
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
 }

@@ -28,10 +28,31 @@ struct dissect_config {
 	size_t n_decode_as;
 };
 
+/* Flows that sessions announced (FTP data channels, SIP media). */
+#define EXPECT_MAX 256
+
+struct expect_entry {
+	struct expectation e;
+	uint64_t parent_serial;
+	const struct dissector *dissector;
+	bool used;
+};
+
+struct expect_table {
+	struct expect_entry entries[EXPECT_MAX];
+	size_t n;
+	struct counters *counters;
+};
+
 struct dissect_ctx {
 	struct dissect_config cfg;
 	struct counters *counters;
+	struct expect_table expects;
 };
+
+/* A new flow: when a session announced it, it is pinned to the announced
+ * dissector and linked to that session.  Returns true when it was. */
+bool dissect_expected(struct dissect_ctx *c, struct flow *f, usec_t now);
 
 void dissect_config_default(struct dissect_config *cfg);
 

@@ -57,14 +57,14 @@ struct tcp_endpoint {
 	uint64_t last_rel;  /* last_seq relative to start, 64-bit (wraps folded in) */
 	uint64_t ack_rel;   /* ack_seq relative to start */
 	bool ack_seen;
-	uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+	uint32_t hist_last_syn, hist_last_fin, hist_last_rst; /* low 32 bits: compared only */
 	uint32_t rxmit_count, rxmit_thresh;
 	uint32_t zero_win_count, zero_win_thresh;
 	uint32_t gap_count, gap_thresh;
 	uint8_t window_scale;
 };
 
-struct flow_stream; /* reassembly state of one direction */
+struct flow_stream; /* TCP reassembly state of both directions (stream.c) */
 struct byte_buffer; /* bytes a dissector has not consumed yet, or probe bytes */
 
 struct flow {
@@ -111,7 +111,14 @@ struct flow {
 	bool forced;           /* -d PORT=PROTO */
 	struct byte_buffer *pending[2];
 	uint8_t probes[2]; /* payloads probed per direction without a verdict */
-	struct flow_stream *stream[2];
+	struct flow_stream *tcp;
+	uint8_t reassembly; /* 0 none, 1 ours only, 2 libnids (then maybe ours) */
+	/* a second dissector the stream was handed to (STARTTLS, CONNECT...) */
+	const struct dissector *inner;
+	void *inner_state;
+	/* the session that announced this flow (an expectation), by serial */
+	uint64_t parent_serial;
+	bool has_parent;
 };
 
 _Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");
@@ -140,6 +147,12 @@ void flow_table_free(struct flow_table *t);
 struct flow *flow_lookup(struct flow_table *t, const struct packet *p, enum direction *dir,
                          bool *created);
 
+/* Finds the flow of a tuple (sender src:sport, receiver dst:dport) without
+ * creating one; *dir is the sender's side.  NULL when there is none. */
+struct flow *flow_find(struct flow_table *t, uint8_t proto, const struct ip_addr *src,
+                       uint16_t sport, const struct ip_addr *dst, uint16_t dport,
+                       enum direction *dir);
+
 /* Updates counters, states and history for p sent by side dir, and moves
  * the flow to the right timeout list. */
 void flow_update(struct flow_table *t, struct flow *f, const struct packet *p, enum direction dir);
@@ -156,6 +169,10 @@ struct flow_table_stats {
 	uint64_t ended_by[5];
 };
 const struct flow_table_stats *flow_table_stats(const struct flow_table *t);
+
+/* A Zeek-style uid ("C" + base62) from a flow's creation serial: unique
+ * within a run and the same on every run over the same input. */
+void flow_uid(uint64_t serial, char *out, size_t n);
 
 /* Zeek's CheckHistory: records a history letter (given in upper case; the
  * server's is written in lower case) the first time it happens in that

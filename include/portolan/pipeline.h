@@ -13,11 +13,13 @@
 #include "portolan/dissect.h"
 #include "portolan/flow.h"
 #include "portolan/output.h"
+#include "portolan/stream.h"
 
 struct pipeline_config {
 	struct flow_config flow;
 	struct defrag_config defrag;
 	struct dissect_config dissect;
+	struct stream_config stream;
 };
 
 void pipeline_config_default(struct pipeline_config *cfg);
@@ -27,6 +29,7 @@ struct pipeline {
 	struct flow_table *flows;
 	struct defrag *defrag;
 	struct dissect_ctx dissect;
+	struct stream_ctx stream;
 	struct output *out;
 	struct counters counters;  /* named counters from every stage */
 	struct counters protocols; /* sessions written, by protocol */
@@ -40,7 +43,8 @@ struct pipeline {
 	usec_t first_ts, last_ts;
 };
 
-int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct output *out);
+int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct output *out,
+                  char *err, size_t errlen);
 
 /* One captured frame of the given link type. */
 void pipeline_packet(struct pipeline *pl, int linktype, usec_t ts, const uint8_t *data,

@@ -46,6 +46,34 @@ bool session_is_tcp(const struct session *s);
 /* Whether credentials may be shown (--show-credentials). */
 bool session_show_credentials(const struct session *s);
 
+/* Hands the rest of this stream (both directions, from the first byte the
+ * current on_data call did not consume) to the dissector called `name`
+ * (STARTTLS, HTTP CONNECT, NetBIOS session -> SMB, RDP/TDS -> TLS).  The
+ * session keeps its protocol; its record gains the new dissector's object
+ * beside the first one's.  Returns false when no dissector has that name
+ * (the caller then marks the session itself, e.g. "tunnelled"). */
+bool session_handoff(struct session *s, const char *name);
+
+/* A flow this session announces (FTP data channels, SIP media): when a new
+ * flow to server:port (and from client, when has_client) appears before the
+ * deadline (packet time), it is pinned to the dissector `name` and linked to
+ * this session (its record gets "parent": this session's uid). */
+struct expectation {
+	struct ip_addr server;
+	uint16_t server_port;
+	bool has_client;
+	struct ip_addr client;
+	usec_t deadline;
+	const char *dissector;
+	uint8_t transport; /* TRANSPORT_TCP or TRANSPORT_UDP */
+};
+/* Returns false when the expectation table is full (counted). */
+bool session_expect(struct session *s, const struct expectation *e);
+
+/* For a session made by expect: the uid of the session that announced it,
+ * or NULL. */
+const char *session_parent_uid(const struct session *s);
+
 /* A session attached to no flow table, for unit tests and fuzzers: alerts
  * and counters are kept on it and can be read back. */
 struct session *session_detached_new(bool tcp, const struct ip_addr *client, uint16_t client_port,
@@ -53,6 +81,8 @@ struct session *session_detached_new(bool tcp, const struct ip_addr *client, uin
 void session_detached_free(struct session *s);
 void session_set_now(struct session *s, usec_t now);
 bool session_has_alert(const struct session *s, enum alert a);
+/* The dissector a detached session was handed off to, or NULL. */
+const char *session_handoff_target(const struct session *s);
 /* How often a named counter was incremented on this session. */
 uint64_t session_counter_value(const struct session *s, const char *counter);
 

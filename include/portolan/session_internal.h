@@ -7,6 +7,13 @@
 #include "portolan/flow.h"
 #include "portolan/session.h"
 
+struct dissector;
+struct expect_table;
+
+/* Files e for the session's flow (dissect.c). */
+bool expect_table_add(struct expect_table *t, const struct expectation *e, uint64_t parent_serial,
+                      usec_t now);
+
 struct session {
 	struct flow *flow;
 	struct counters *counters;
@@ -16,6 +23,13 @@ struct session {
 	 * off their end is "truncated", not "malformed" */
 	bool input_truncated;
 	bool detached; /* made by session_detached_new: owns flow and counters */
+	/* set by session_handoff during an on_data call; the core acts on it */
+	const struct dissector *handoff_to;
+	/* where session_expect files expectations (NULL: a detached session,
+	 * which keeps the last one for tests) */
+	struct expect_table *expects;
+	struct expectation last_expect;
+	bool has_expect;
 };
 
 #endif
