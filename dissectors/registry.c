@@ -4,9 +4,11 @@
 
 #include "portolan/dissector.h"
 
+extern const struct dissector http_dissector;
 extern const struct dissector dns_dissector;
 
 const struct dissector *const dissector_registry[] = {
+    &http_dissector,
     &dns_dissector,
 };
 

@@ -65,6 +65,7 @@ static const struct port_entry ports[] = {
     {1813, U, "radius-acct", "radius-acct", "RADIUS accounting"},
     {1900, U, "ssdp", "ssdp", "Simple Service Discovery Protocol"},
     {2049, T | U, "nfs", "nfs", "Network File System"},
+    {3128, T, "http-proxy", "http", "HTTP proxy (Squid)"},
     {3268, T, "ldap-gc", "ldap", "LDAP global catalog"},
     {3306, T, "mysql", "mysql", "MySQL"},
     {3389, T, "rdp", "rdp", "Remote Desktop Protocol"},

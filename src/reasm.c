@@ -429,3 +429,11 @@ void reasm_segment(struct reasm_dir *d, uint32_t seq, const uint8_t *data, size_
 	drain(d, cb, ctx);
 	tally(d, &n);
 }
+
+bool reasm_first_held(const struct reasm_dir *d, uint32_t *seq)
+{
+	if (!d->head)
+		return false;
+	*seq = d->head->seq;
+	return true;
+}

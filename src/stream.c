@@ -48,6 +48,7 @@ struct delivery {
 	struct stream_ctx *c;
 	struct flow *f;
 	enum direction dir;
+	bool at_end; /* the flow's last flush: no history letter (as Zeek) */
 };
 
 static void deliver(void *ctx, const uint8_t *data, size_t len)
@@ -60,7 +61,10 @@ static void report_gap(void *ctx, size_t missing)
 {
 	struct delivery *d = ctx;
 	struct tcp_endpoint *ep = &d->f->ep[d->dir];
-	flow_history_scaled(d->f, d->dir, 'G', &ep->gap_count, &ep->gap_thresh);
+	/* Zeek leaves gaps found only as the connection ends out of the
+	 * history: they are not reliable */
+	if (!d->at_end)
+		flow_history_scaled(d->f, d->dir, 'G', &ep->gap_count, &ep->gap_thresh);
 	dissect_gap(d->c->dissect, d->f, d->dir, d->c->now, missing);
 }
 
@@ -69,7 +73,7 @@ static const struct reasm_callbacks to_dissector = {deliver, report_gap};
 static void segment(struct stream_ctx *c, struct flow *f, enum direction dir, uint32_t seq,
                     const uint8_t *data, size_t len)
 {
-	struct delivery d = {c, f, dir};
+	struct delivery d = {c, f, dir, false};
 	reasm_segment(&f->tcp->dir[dir], seq, data, len, &to_dissector, &d);
 }
 
@@ -347,6 +351,26 @@ static void hold_syn(struct flow_stream *fs, const struct packet *p)
 	fs->syn_ts = p->ts;
 }
 
+/* An ACK for bytes beyond a hole in the peer's stream: the receiver had
+ * them, the capture missed them, they will not come.  Skip the hole now,
+ * as Zeek's reassembler does when an ACK passes undelivered data. */
+static void check_acked_hole(struct stream_ctx *c, struct flow *f, enum direction acker,
+                             const struct packet *p)
+{
+	enum direction sender = dir_other(acker);
+	struct reasm_dir *rd = &f->tcp->dir[sender];
+	uint32_t held;
+
+	if (!(p->tcp_flags & TCP_ACK) || (p->tcp_flags & TCP_RST) || !rd->started)
+		return;
+	while (reasm_first_held(rd, &held) && (int32_t)(p->ack - held) > 0) {
+		take_over(c, f, "tcp.handover_acked_hole");
+		struct delivery d = {c, f, sender, false};
+		if (!reasm_skip_hole(rd, &to_dissector, &d))
+			break;
+	}
+}
+
 /* Data waiting beyond a hole too long, or a libnids big queue, is a stall:
  * the hole is skipped (a gap) and what follows delivered. */
 static void check_stall(struct stream_ctx *c, struct flow *f, enum direction dir, bool bigqueue)
@@ -364,7 +388,7 @@ static void check_stall(struct stream_ctx *c, struct flow *f, enum direction dir
 	    c->now - fs->held_since[dir] < c->cfg.stall_time)
 		return;
 	take_over(c, f, bigqueue ? "tcp.handover_bigqueue" : "tcp.handover_stall");
-	struct delivery d = {c, f, dir};
+	struct delivery d = {c, f, dir, false};
 	reasm_skip_hole(rd, &to_dissector, &d);
 	fs->held_since[dir] = rd->held_segments ? c->now : 0;
 }
@@ -411,6 +435,7 @@ void stream_packet(struct stream_ctx *c, struct flow *f, enum direction dir, con
 		/* we delivered bytes libnids dropped (out of window, urgent...):
 		 * it would wait for them forever */
 		take_over(c, f, "tcp.handover_diverged");
+	check_acked_hole(c, f, dir, p);
 	check_stall(c, f, dir, c->current_bigqueue);
 }
 
@@ -421,7 +446,7 @@ void stream_flow_end(struct stream_ctx *c, struct flow *f)
 		return;
 	take_over(c, f, "tcp.handover_flow_end");
 	for (int d = 0; d < 2; d++) {
-		struct delivery dl = {c, f, (enum direction)d};
+		struct delivery dl = {c, f, (enum direction)d, true};
 		reasm_flush(&fs->dir[d], &to_dissector, &dl);
 		reasm_free(&fs->dir[d]);
 	}

@@ -139,6 +139,9 @@ void reasm_flush(struct reasm_dir *d, const struct reasm_callbacks *cb, void *ct
  * d may be reused after reasm_init. */
 void reasm_free(struct reasm_dir *d);
 
+/* The sequence number of the first held segment; false when none is held. */
+bool reasm_first_held(const struct reasm_dir *d, uint32_t *seq);
+
 /* Memory a held segment costs beyond its payload. */
 size_t reasm_seg_overhead(void);
 
