@@ -8,6 +8,7 @@
  * pcap_offline_filter.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,8 @@ int capture_open_live(struct capture *c, const struct live_options *o, const cha
 	if (o->buffer_kib > 0)
 		pcap_set_buffer_size(s->pcap, o->buffer_kib * 1024);
 	int rc = pcap_activate(s->pcap);
+	if (rc >= 0)
+		pcap_setnonblock(s->pcap, 1, perr); /* capture_next waits in poll() */
 	if (rc < 0) {
 		const char *why = pcap_geterr(s->pcap);
 		if (rc == PCAP_ERROR_PERM_DENIED)
@@ -274,6 +277,15 @@ int capture_next(struct capture *c, struct capture_packet *out, char *err, size_
 {
 	if (c->live) {
 		struct capture_source *s = &c->src[0];
+		/* In immediate mode libpcap's timeout may never fire on a quiet
+		 * link: wait on the descriptor ourselves, so time passes (idle
+		 * flows expire) and signals are seen (SIGUSR1, SIGTERM). */
+		int fd = pcap_get_selectable_fd(s->pcap);
+		if (fd >= 0) {
+			struct pollfd pfd = {fd, POLLIN, 0};
+			if (poll(&pfd, 1, LIVE_TIMEOUT_MS) <= 0)
+				return 0;
+		}
 		int rc = read_pcap(s, err, errlen);
 		if (rc == 1)
 			*out = s->pkt;

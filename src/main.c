@@ -52,29 +52,33 @@ static void on_stats_signal(int sig)
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "usage: portolan [-r FILE]... | -i IFACE [options] [BPF filter words]\n"
-	            "  -r FILE            read a pcap or pcapng file ('-' is stdin); several are\n"
-	            "                     merged in timestamp order\n"
-	            "  -i IFACE           capture live on IFACE\n"
-	            "  -D                 list the interfaces that can be captured on\n"
-	            "  -p                 do not put the interface into promiscuous mode\n"
-	            "  -s SNAPLEN         bytes captured per packet (default 262144)\n"
-	            "  -B KIB             kernel capture buffer size in KiB\n"
-	            "  -F FILE            read the BPF filter from FILE\n"
-	            "  -c N               stop after N packets\n"
-	            "  --json             write JSON Lines session records on stdout\n"
-	            "  -o FILE            write JSON Lines session records to FILE\n"
-	            "  -v                 text: show each session's protocol fields too\n"
-	            "  -d PORT=PROTO      decode PORT as PROTO (like Wireshark's decode-as)\n"
-	            "  --show-credentials show passwords the wire carried (off by default)\n"
-	            "  --max-flows N      flows tracked at once (default 262144)\n"
-	            "  --tcp-timeout S    idle timeout of established TCP flows (default 300)\n"
-	            "  --tcp-opening-timeout S  of TCP flows not established (default 30)\n"
-	            "  --udp-timeout S    idle timeout of UDP flows (default 60)\n"
-	            "  --close-delay S    wait after a TCP close before the record (default 5)\n"
-	            "  --version          print the version\n"
-	            "Signals: SIGINT/SIGTERM flush every open flow and exit; SIGUSR1 prints\n"
-	            "the running statistics on stderr.\n");
+	fprintf(
+	    fp,
+	    "usage: portolan [-r FILE]... | -i IFACE [options] [BPF filter words]\n"
+	    "  -r FILE            read a pcap or pcapng file ('-' is stdin); several are\n"
+	    "                     merged in timestamp order\n"
+	    "  -i IFACE           capture live on IFACE\n"
+	    "  -D                 list the interfaces that can be captured on\n"
+	    "  -p                 do not put the interface into promiscuous mode\n"
+	    "  -s SNAPLEN         bytes captured per packet (default 262144)\n"
+	    "  -B KIB             kernel capture buffer size in KiB\n"
+	    "  -F FILE            read the BPF filter from FILE\n"
+	    "  -c N               stop after N packets\n"
+	    "  --json             write JSON Lines session records on stdout\n"
+	    "  -o FILE            write JSON Lines session records to FILE\n"
+	    "  -v                 text: show each session's protocol fields too\n"
+	    "  -d PORT=PROTO      decode PORT as PROTO (like Wireshark's decode-as)\n"
+	    "  --show-credentials show passwords the wire carried (off by default)\n"
+	    "  --max-flows N      flows tracked at once (default 262144)\n"
+	    "  --tcp-timeout S    idle timeout of established TCP flows (default 300)\n"
+	    "  --tcp-opening-timeout S  of TCP flows not established (default 30)\n"
+	    "  --udp-timeout S    idle timeout of UDP flows (default 60)\n"
+	    "  --close-delay S    wait after a TCP close before the record (default 5)\n"
+	    "  --nids-streams N   libnids' table size (default 16384; 288 bytes each up front)\n"
+	    "  --no-libnids       reassemble every TCP flow with our own reassembler\n"
+	    "  --version          print the version\n"
+	    "Signals: SIGINT/SIGTERM flush every open flow and exit; SIGUSR1 prints\n"
+	    "the running statistics on stderr.\n");
 }
 
 enum long_only {
@@ -86,6 +90,8 @@ enum long_only {
 	OPT_TCP_OPENING_TIMEOUT,
 	OPT_UDP_TIMEOUT,
 	OPT_CLOSE_DELAY,
+	OPT_NO_LIBNIDS,
+	OPT_NIDS_STREAMS,
 };
 
 static const struct option long_options[] = {
@@ -98,6 +104,8 @@ static const struct option long_options[] = {
     {"tcp-opening-timeout", required_argument, NULL, OPT_TCP_OPENING_TIMEOUT},
     {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
     {"close-delay", required_argument, NULL, OPT_CLOSE_DELAY},
+    {"no-libnids", no_argument, NULL, OPT_NO_LIBNIDS},
+    {"nids-streams", required_argument, NULL, OPT_NIDS_STREAMS},
     {NULL, 0, NULL, 0},
 };
 
@@ -183,6 +191,15 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 		return parse_seconds(arg, "--udp-timeout", &fc->udp_timeout);
 	case OPT_CLOSE_DELAY:
 		return parse_seconds(arg, "--close-delay", &fc->close_delay);
+	case OPT_NO_LIBNIDS:
+		o->pipeline.stream.use_libnids = false;
+		return 0;
+	case OPT_NIDS_STREAMS:
+		if (!parse_number(arg, 16, 1 << 22, &v))
+			return fail("--nids-streams wants a number from 16 to 4194304 (got '%s')",
+			            arg);
+		o->pipeline.stream.nids_streams = (int)v;
+		return 0;
 	}
 	return 2;
 }

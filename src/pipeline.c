@@ -63,9 +63,6 @@ static void advance_clock(struct pipeline *pl, usec_t ts)
 {
 	if (ts > pl->now)
 		pl->now = ts;
-	if (!pl->first_ts)
-		pl->first_ts = ts;
-	pl->last_ts = pl->now;
 	if (pl->now >= pl->next_expire) {
 		flow_table_expire(pl->flows, pl->now);
 		defrag_expire(pl->defrag, pl->now);
@@ -140,6 +137,9 @@ void pipeline_packet(struct pipeline *pl, int linktype, usec_t ts, const uint8_t
 	pl->packets++;
 	pl->bytes += wirelen;
 	advance_clock(pl, ts);
+	if (!pl->first_ts)
+		pl->first_ts = pl->now;
+	pl->last_ts = pl->now;
 	enum decode_status st = decode_packet(linktype, data, caplen, wirelen, pl->now, &p);
 	count_decode(pl, st, &p);
 	if (st == DECODE_OK || st == DECODE_FRAGMENT)

@@ -95,9 +95,10 @@ static void harness_done(struct harness *h)
 	stream_shutdown(&h->stream);
 }
 
-/* Builds an IPv4 TCP packet, decodes it and runs it through the stages. */
-static void send_tcp(struct harness *h, bool from_client, uint8_t flags, uint32_t seq, uint32_t ack,
-                     const char *payload, usec_t ts)
+/* Builds an IPv4 TCP packet (client port cport), decodes it and runs it
+ * through the stages. */
+static void send_tcp_port(struct harness *h, bool from_client, uint8_t flags, uint32_t seq,
+                          uint32_t ack, const char *payload, usec_t ts, uint16_t cport)
 {
 	uint8_t buf[1600];
 	size_t plen = payload ? strlen(payload) : 0;
@@ -116,7 +117,7 @@ static void send_tcp(struct harness *h, bool from_client, uint8_t flags, uint32_
 	buf[10] = (uint8_t)(ck >> 8);
 	buf[11] = (uint8_t)ck;
 	uint8_t *t = buf + 20;
-	uint16_t sp = from_client ? 40000 : 80, dp = from_client ? 80 : 40000;
+	uint16_t sp = from_client ? cport : 80, dp = from_client ? 80 : cport;
 	t[0] = (uint8_t)(sp >> 8), t[1] = (uint8_t)sp, t[2] = (uint8_t)(dp >> 8),
 	t[3] = (uint8_t)dp;
 	for (int i = 0; i < 4; i++) {
@@ -144,6 +145,12 @@ static void send_tcp(struct harness *h, bool from_client, uint8_t flags, uint32_
 	}
 	flow_update(h->flows, f, &p, dir);
 	stream_packet(&h->stream, f, dir, &p);
+}
+
+static void send_tcp(struct harness *h, bool from_client, uint8_t flags, uint32_t seq, uint32_t ack,
+                     const char *payload, usec_t ts)
+{
+	send_tcp_port(h, from_client, flags, seq, ack, payload, ts, 40000);
 }
 
 #define C true
@@ -318,12 +325,79 @@ static void test_midstream(void **state)
 	run_both(midstream, "tail of a request\r\nnext\r\n", "HTTP/1.1 200 OK\r\n", 0, false);
 }
 
+/* Many concurrent handshakes: past 70% of libnids' table, new flows go to
+ * our reassembler, and every flow still gets its bytes. */
+static void test_table_near_full_goes_own(void **state)
+{
+	(void)state;
+	struct harness h;
+	struct flow_config fc;
+	struct stream_config sc;
+	char err[256];
+	int own = 0, nids = 0;
+
+	memset(&h, 0, sizeof h);
+	flow_config_default(&fc);
+	h.flows = flow_table_new(&fc, on_end, &h);
+	dissect_config_default(&h.dissect.cfg);
+	h.dissect.counters = &h.counters;
+	stream_config_default(&sc);
+	sc.nids_streams = 10; /* room for 6 (70%) */
+	assert_int_equal(
+	    stream_init(&h.stream, &sc, &h.dissect, &h.counters, h.flows, err, sizeof err), 0);
+	tick = 1000000;
+	for (uint16_t i = 0; i < 10; i++) {
+		send_tcp_port(&h, C, TCP_SYN, ISN_C, 0, NULL, ++tick, (uint16_t)(41000 + i));
+		send_tcp_port(&h, S, TCP_SYN | TCP_ACK, ISN_S, ISN_C + 1, NULL, ++tick,
+		              (uint16_t)(41000 + i));
+		send_tcp_port(&h, C, TCP_ACK | TCP_PSH, ISN_C + 1, ISN_S + 1, "x", ++tick,
+		              (uint16_t)(41000 + i));
+	}
+	for (uint16_t i = 0; i < 10; i++) {
+		enum direction dir;
+		struct ip_addr c = {4, {10, 0, 0, 5}}, s = {4, {10, 0, 0, 80}};
+		struct flow *f =
+		    flow_find(h.flows, TRANSPORT_TCP, &c, (uint16_t)(41000 + i), &s, 80, &dir);
+		assert_non_null(f);
+		if (f->reassembly == 2)
+			nids++;
+		else
+			own++;
+	}
+	assert_int_equal(nids, 7); /* admitted while fewer than 7 were in use */
+	assert_int_equal(own, 3);
+	assert_int_equal(counters_get(&h.counters, "tcp.libnids_table_full"), 3);
+	harness_done(&h);
+	assert_int_equal(h.rec.len[DIR_CLIENT], 10); /* one "x" from each flow */
+}
+
+/* A hole nobody ACKs past: after stall_segments held segments the hole is
+ * skipped while the flow is still open, on both paths alike. */
+static void long_hole(struct harness *h)
+{
+	handshake(h);
+	cdata(h, 0, "aa");
+	for (uint32_t i = 0; i < 9; i++) /* bytes 2..3 never come */
+		send_tcp(h, C, TCP_PSH, ISN_C + 1 + 4 + 2 * i, 0, "bb", ++tick);
+}
+
+static void test_stall_skips_hole(void **state)
+{
+	(void)state;
+	run_both(long_hole, "aabbbbbbbbbbbbbbbbbb", "", 2, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_in_order),      cmocka_unit_test(test_reordered),
-	    cmocka_unit_test(test_retransmitted), cmocka_unit_test(test_overlapping),
-	    cmocka_unit_test(test_hole),          cmocka_unit_test(test_midstream),
+	    cmocka_unit_test(test_in_order),
+	    cmocka_unit_test(test_reordered),
+	    cmocka_unit_test(test_retransmitted),
+	    cmocka_unit_test(test_overlapping),
+	    cmocka_unit_test(test_hole),
+	    cmocka_unit_test(test_midstream),
+	    cmocka_unit_test(test_table_near_full_goes_own),
+	    cmocka_unit_test(test_stall_skips_hole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
