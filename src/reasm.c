@@ -437,3 +437,10 @@ bool reasm_first_held(const struct reasm_dir *d, uint32_t *seq)
 	*seq = d->head->seq;
 	return true;
 }
+
+void reasm_set_window(struct reasm_dir *d, uint32_t cap)
+{
+	/* a window already holding bytes keeps its size: they are still valid */
+	if (!d->recent)
+		d->recent_cap = cap;
+}

@@ -77,6 +77,16 @@ static void segment(struct stream_ctx *c, struct flow *f, enum direction dir, ui
 	reasm_segment(&f->tcp->dir[dir], seq, data, len, &to_dissector, &d);
 }
 
+/* The flow is ours from now on: our overlap window comes into use. */
+static void become_own(const struct stream_ctx *c, struct flow_stream *fs)
+{
+	if (fs->path != PATH_OWN) {
+		reasm_set_window(&fs->dir[DIR_CLIENT], c->cfg.reasm.recent_window);
+		reasm_set_window(&fs->dir[DIR_SERVER], c->cfg.reasm.recent_window);
+	}
+	fs->path = PATH_OWN;
+}
+
 /* ---- libnids ---- */
 
 static struct tuple4 nids_tuple(const struct flow *f)
@@ -97,6 +107,13 @@ static struct flow *flow_of_stream(struct stream_ctx *c, const struct tcp_stream
 
 	memcpy(client.b, &a->addr.saddr, 4);
 	memcpy(server.b, &a->addr.daddr, 4);
+	/* nearly always the flow whose packet libnids is processing */
+	struct flow *cur = c->current;
+	if (cur && cur->tcp && cur->tcp->path == PATH_LIBNIDS && cur->ip_version == 4 &&
+	    cur->port[DIR_CLIENT] == a->addr.source && cur->port[DIR_SERVER] == a->addr.dest &&
+	    memcmp(cur->addr[DIR_CLIENT].b, client.b, 16) == 0 &&
+	    memcmp(cur->addr[DIR_SERVER].b, server.b, 16) == 0)
+		return cur;
 	struct flow *f = flow_find(c->flows, TRANSPORT_TCP, &client, a->addr.source, &server,
 	                           a->addr.dest, &dir);
 	/* only a flow we handed to libnids, seen from its client */
@@ -141,7 +158,7 @@ static void nids_tcp_callback(struct tcp_stream *a, void **param)
 	default: /* closed, reset, timed out (evicted), exiting: libnids frees it */
 		play(c, f, DIR_CLIENT, &a->server);
 		play(c, f, DIR_SERVER, &a->client);
-		f->tcp->path = PATH_OWN;
+		become_own(c, f->tcp);
 		c->nids_in_use--;
 		counters_add(c->counters,
 		             a->nids_state == NIDS_TIMED_OUT ? "tcp.libnids_evicted"
@@ -288,13 +305,13 @@ static void take_over(struct stream_ctx *c, struct flow *f, const char *why)
 	if (fs->path == PATH_LIBNIDS) {
 		struct tuple4 t = nids_tuple(f);
 		struct tcp_stream *a = nids_find_tcp_stream(&t);
-		fs->path = PATH_OWN; /* first, so a callback from the free finds nothing */
+		become_own(c, fs); /* first, so a callback from the free finds nothing */
 		if (a)
 			nids_free_tcp_stream(a);
 		c->nids_in_use--;
 		counters_add(c->counters, why, 1);
 	}
-	fs->path = PATH_OWN;
+	become_own(c, fs);
 }
 
 static bool nids_has_room(const struct stream_ctx *c)
@@ -334,16 +351,22 @@ static struct flow_stream *stream_new(struct stream_ctx *c, struct flow *f, cons
 	fs->path =
 	    syn && !f->flipped && f->ip_version == 4 && nids_has_room(c) ? PATH_SYN_HELD : PATH_OWN;
 	f->reassembly = 1;
+	if (fs->path == PATH_SYN_HELD) {
+		/* libnids decides which copy of a byte counts while it carries
+		 * the flow, so our overlap window is only needed once we do */
+		reasm_set_window(&fs->dir[DIR_CLIENT], 0);
+		reasm_set_window(&fs->dir[DIR_SERVER], 0);
+	}
 	if (fs->path == PATH_OWN && syn && f->ip_version == 4 && c->nids_ready)
 		counters_add(c->counters, "tcp.libnids_table_full", 1);
 	f->tcp = fs;
 	return fs;
 }
 
-static void hold_syn(struct flow_stream *fs, const struct packet *p)
+static void hold_syn(const struct stream_ctx *c, struct flow_stream *fs, const struct packet *p)
 {
 	if (p->ip_len > sizeof fs->syn || p->snap_truncated || p->payload_len) {
-		fs->path = PATH_OWN;
+		become_own(c, fs);
 		return;
 	}
 	memcpy(fs->syn, p->ip_start, p->ip_len);
@@ -409,14 +432,14 @@ void stream_packet(struct stream_ctx *c, struct flow *f, enum direction dir, con
 
 	if (fs->path == PATH_SYN_HELD) {
 		if (dir == DIR_CLIENT && (fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
-			hold_syn(fs, p); /* a retransmission replaces the copy */
+			hold_syn(c, fs, p); /* a retransmission replaces the copy */
 			return;
 		}
 		if (dir == DIR_SERVER &&
 		    (fl & (TCP_SYN | TCP_ACK | TCP_RST)) == (TCP_SYN | TCP_ACK) && nids_has_room(c))
 			start_libnids(c, f, p);
 		else
-			fs->path = PATH_OWN; /* anything else first: no handshake for libnids */
+			become_own(c, fs); /* anything else first: no handshake for libnids */
 	} else if (fs->path == PATH_LIBNIDS) {
 		if ((fl & TCP_URG) || p->snap_truncated)
 			take_over(c, f,
@@ -425,11 +448,15 @@ void stream_packet(struct stream_ctx *c, struct flow *f, enum direction dir, con
 			nids_feed(c, f, p->ip_start, p->ip_len, p->ts);
 	}
 
-	/* Our tracker sees every segment: it drops what libnids delivered
-	 * already and keeps (or, on our path, delivers) the rest. */
-	if (p->payload_len && !(fl & TCP_RST))
-		segment(c, f, dir, (fl & TCP_SYN) ? p->seq + 1 : p->seq, p->payload,
-		        p->payload_len);
+	/* Our tracker sees every segment libnids has not delivered yet: it
+	 * keeps (or, on our path, delivers) it.  A segment libnids already
+	 * delivered is skipped here: it is in our tracker through the
+	 * callback, and a second pass would only find it again. */
+	uint32_t seq0 = (fl & TCP_SYN) ? p->seq + 1 : p->seq;
+	bool delivered = fs->path == PATH_LIBNIDS && fs->dir[dir].started &&
+	                 (int32_t)(seq0 + (uint32_t)p->payload_len - fs->dir[dir].next) <= 0;
+	if (p->payload_len && !(fl & TCP_RST) && !delivered)
+		segment(c, f, dir, seq0, p->payload, p->payload_len);
 	if (fs->path == PATH_LIBNIDS && fs->dir[dir].started &&
 	    fs->dir[dir].next != fs->nids_pos[dir] && fs->nids_pos[dir])
 		/* we delivered bytes libnids dropped (out of window, urgent...):

@@ -142,6 +142,10 @@ void reasm_free(struct reasm_dir *d);
 /* The sequence number of the first held segment; false when none is held. */
 bool reasm_first_held(const struct reasm_dir *d, uint32_t *seq);
 
+/* Sets the size of the window of delivered bytes kept to check overlaps,
+ * while it is not in use yet (0 turns it off). */
+void reasm_set_window(struct reasm_dir *d, uint32_t cap);
+
 /* Memory a held segment costs beyond its payload. */
 size_t reasm_seg_overhead(void);
 
