@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pcap_close(p);
-	printf("floor: %" PRIu64 " packets, %" PRIu64 " bytes (%" PRIu64 ")\n", packets, bytes, sum & 1);
+	printf("floor: %" PRIu64 " packets, %" PRIu64 " bytes (%" PRIu64 ")\n", packets, bytes,
+	       sum & 1);
 	return 0;
 }
