@@ -54,6 +54,10 @@ static void emit_tcp(struct emitter *e, const struct flow *f)
 	else
 		emit_null(e, "handshake_rtt_ms");
 	emit_pair(e, "missed_bytes", f->missed_bytes[DIR_CLIENT], f->missed_bytes[DIR_SERVER]);
+	/* payload segments that did not advance the sender's sequence (Zeek's
+	 * rule behind the t/T letters) */
+	emit_pair(e, "retransmissions", f->ep[DIR_CLIENT].rxmit_count,
+	          f->ep[DIR_SERVER].rxmit_count);
 	/* which path carried the payload: "libnids", or "own" (ours alone) */
 	emit_str(e, "reassembly",
 	         f->payload_bytes[0] + f->payload_bytes[1] ? stream_path(f) : NULL);

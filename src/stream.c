@@ -1,6 +1,7 @@
 /* TCP reassembly: libnids first, our own reassembler behind it (see
  * portolan/stream.h for the design). */
 #include <nids.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -466,12 +467,41 @@ void stream_packet(struct stream_ctx *c, struct flow *f, enum direction dir, con
 	check_stall(c, f, dir, c->current_bigqueue);
 }
 
+/* Our tracker's findings, run-wide.  Segments libnids delivered do not
+ * reach it, so these count what our path saw. */
+static void count_reasm_stats(struct stream_ctx *c, const struct reasm_stats *st)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} names[] = {
+	    {"tcp.reasm.out_of_order", offsetof(struct reasm_stats, out_of_order)},
+	    {"tcp.reasm.retransmits", offsetof(struct reasm_stats, retransmits)},
+	    {"tcp.reasm.overlaps", offsetof(struct reasm_stats, overlaps)},
+	    {"tcp.reasm.overlaps_differing", offsetof(struct reasm_stats, overlaps_differing)},
+	    {"tcp.reasm.before_start", offsetof(struct reasm_stats, before_start)},
+	    {"tcp.reasm.dropped_far", offsetof(struct reasm_stats, dropped_far)},
+	    {"tcp.reasm.cap_bytes", offsetof(struct reasm_stats, cap_bytes)},
+	    {"tcp.reasm.cap_segments", offsetof(struct reasm_stats, cap_segments)},
+	    {"tcp.reasm.cap_budget", offsetof(struct reasm_stats, cap_budget)},
+	    {"tcp.reasm.alloc_failed", offsetof(struct reasm_stats, alloc_failed)},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)st + names[i].offset, sizeof v);
+		if (v)
+			counters_add(c->counters, names[i].name, v);
+	}
+}
+
 void stream_flow_end(struct stream_ctx *c, struct flow *f)
 {
 	struct flow_stream *fs = f->tcp;
 	if (!fs)
 		return;
 	take_over(c, f, "tcp.handover_flow_end");
+	for (int d = 0; d < 2; d++)
+		count_reasm_stats(c, &fs->dir[d].stats);
 	for (int d = 0; d < 2; d++) {
 		struct delivery dl = {c, f, (enum direction)d, true};
 		reasm_flush(&fs->dir[d], &to_dissector, &dl);
