@@ -6,6 +6,7 @@
  * registered for the port wins, and payload only overrides a port whose own
  * dissector rejects the bytes.  Once a dissector claims a flow it stays.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -361,6 +362,8 @@ void dissect_release(struct flow *f)
 		f->inner->release(f->inner_state);
 	free(f->dstate);
 	free(f->inner_state);
+	free(f->expected);
+	f->expected = NULL;
 	f->dstate = f->inner_state = NULL;
 	buffer_free(&f->pending[DIR_CLIENT]);
 	buffer_free(&f->pending[DIR_SERVER]);
@@ -368,8 +371,8 @@ void dissect_release(struct flow *f)
 
 /* ---- expectations ---- */
 
-bool expect_table_add(struct expect_table *t, const struct expectation *e, uint64_t parent_serial,
-                      usec_t now)
+bool expect_table_add(struct expect_table *t, const struct expectation *e,
+                      const struct flow *parent, usec_t now)
 {
 	const struct dissector *d = dissector_by_name(e->dissector);
 	size_t slot = t->n;
@@ -388,7 +391,17 @@ bool expect_table_add(struct expect_table *t, const struct expectation *e, uint6
 	}
 	if (slot == t->n)
 		t->n++;
-	t->entries[slot] = (struct expect_entry){*e, parent_serial, d, false};
+	struct expect_entry *x = &t->entries[slot];
+	memset(x, 0, sizeof *x);
+	x->e = *e;
+	snprintf(x->from.note, sizeof x->from.note, "%s", e->note ? e->note : "");
+	x->e.note = x->from.note;
+	x->from.client = parent->addr[DIR_CLIENT];
+	x->from.server = parent->addr[DIR_SERVER];
+	x->from.client_port = parent->port[DIR_CLIENT];
+	x->from.server_port = parent->port[DIR_SERVER];
+	x->parent_serial = parent->serial;
+	x->dissector = d;
 	return true;
 }
 
@@ -425,6 +438,9 @@ bool dissect_expected(struct dissect_ctx *c, struct flow *f, usec_t now)
 		pin(c, f, x->dissector, DETECTED_PORT);
 		f->has_parent = true;
 		f->parent_serial = x->parent_serial;
+		f->expected = malloc(sizeof *f->expected);
+		if (f->expected)
+			*f->expected = x->from;
 		counters_add(c->counters, "expect.matched", 1);
 		return true;
 	}

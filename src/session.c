@@ -77,7 +77,7 @@ bool session_expect(struct session *s, const struct expectation *e)
 		s->has_expect = true;
 		return true;
 	}
-	return expect_table_add(s->expects, e, s->flow->serial, s->now);
+	return expect_table_add(s->expects, e, s->flow, s->now);
 }
 
 const char *session_parent_uid(const struct session *s)
@@ -87,6 +87,11 @@ const char *session_parent_uid(const struct session *s)
 		return NULL;
 	flow_uid(s->flow->parent_serial, uid, sizeof uid);
 	return uid;
+}
+
+const struct expected_from *session_expected_from(const struct session *s)
+{
+	return s->flow->expected;
 }
 
 const char *session_handoff_target(const struct session *s)
@@ -116,10 +121,21 @@ struct session *session_detached_new(bool tcp, const struct ip_addr *client, uin
 	return s;
 }
 
+void session_detached_set_expected(struct session *s, const struct expected_from *from)
+{
+	if (!s->flow->expected)
+		s->flow->expected = malloc(sizeof *s->flow->expected);
+	if (s->flow->expected) {
+		*s->flow->expected = *from;
+		s->flow->has_parent = true;
+	}
+}
+
 void session_detached_free(struct session *s)
 {
 	if (!s)
 		return;
+	free(s->flow->expected);
 	free(s->flow);
 	free(s->counters);
 	free(s);

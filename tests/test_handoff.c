@@ -39,6 +39,7 @@ static size_t switcher_on_data(struct session *s, void *state, enum direction di
 			                        .server_port = 5353,
 			                        .deadline = session_now(s) + 10 * USEC_PER_SEC,
 			                        .dissector = "dns",
+			                        .note = "RETR report.pdf",
 			                        .transport = TRANSPORT_UDP};
 			assert_true(session_expect(s, &e));
 		}
@@ -160,6 +161,9 @@ static void test_expectation_pins_and_links(void **state)
 	assert_string_equal(data->dissector->name, "dns");
 	assert_true(data->has_parent);
 	assert_int_equal(data->parent_serial, control->serial);
+	assert_non_null(data->expected);
+	assert_string_equal(data->expected->note, "RETR report.pdf");
+	assert_int_equal(data->expected->server_port, 4000);
 	/* an expectation is used once */
 	struct flow *again = make_flow(t, TRANSPORT_UDP, 40003, 5353);
 	assert_false(dissect_expected(&c, again, 2600));

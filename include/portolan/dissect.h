@@ -32,7 +32,8 @@ struct dissect_config {
 #define EXPECT_MAX 256
 
 struct expect_entry {
-	struct expectation e;
+	struct expectation e; /* e.note points into from.note */
+	struct expected_from from;
 	uint64_t parent_serial;
 	const struct dissector *dissector;
 	bool used;

@@ -119,6 +119,7 @@ struct flow {
 	/* the session that announced this flow (an expectation), by serial */
 	uint64_t parent_serial;
 	bool has_parent;
+	struct expected_from *expected; /* set with has_parent, freed with the flow */
 };
 
 _Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");

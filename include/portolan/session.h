@@ -66,6 +66,18 @@ struct expectation {
 	usec_t deadline;
 	const char *dissector;
 	uint8_t transport; /* TRANSPORT_TCP or TRANSPORT_UDP */
+	/* what the new flow's dissector should know, e.g. "RETR report.pdf";
+	 * copied (at most EXPECT_NOTE_MAX - 1 bytes), may be NULL */
+	const char *note;
+};
+#define EXPECT_NOTE_MAX 256
+
+/* What a flow made by an expectation inherits: the announcer's note and
+ * endpoints (its client and server). */
+struct expected_from {
+	char note[EXPECT_NOTE_MAX];
+	struct ip_addr client, server;
+	uint16_t client_port, server_port;
 };
 /* Returns false when the expectation table is full (counted). */
 bool session_expect(struct session *s, const struct expectation *e);
@@ -73,6 +85,8 @@ bool session_expect(struct session *s, const struct expectation *e);
 /* For a session made by expect: the uid of the session that announced it,
  * or NULL. */
 const char *session_parent_uid(const struct session *s);
+/* For a session made by expect: what it inherits, or NULL. */
+const struct expected_from *session_expected_from(const struct session *s);
 
 /* A session attached to no flow table, for unit tests and fuzzers: alerts
  * and counters are kept on it and can be read back. */
@@ -81,6 +95,8 @@ struct session *session_detached_new(bool tcp, const struct ip_addr *client, uin
 void session_detached_free(struct session *s);
 void session_set_now(struct session *s, usec_t now);
 bool session_has_alert(const struct session *s, enum alert a);
+/* Gives a detached session what an expectation would have (tests). */
+void session_detached_set_expected(struct session *s, const struct expected_from *from);
 /* The dissector a detached session was handed off to, or NULL. */
 const char *session_handoff_target(const struct session *s);
 /* How often a named counter was incremented on this session. */

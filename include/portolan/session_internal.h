@@ -11,8 +11,8 @@ struct dissector;
 struct expect_table;
 
 /* Files e for the session's flow (dissect.c). */
-bool expect_table_add(struct expect_table *t, const struct expectation *e, uint64_t parent_serial,
-                      usec_t now);
+bool expect_table_add(struct expect_table *t, const struct expectation *e,
+                      const struct flow *parent, usec_t now);
 
 struct session {
 	struct flow *flow;
