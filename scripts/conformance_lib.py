@@ -10,12 +10,15 @@ Standard library only, so it runs wherever the C project builds.
 
 import argparse
 import concurrent.futures
+import hashlib
 import ipaddress
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 
 # --------------------------------------------------------------------------------------
@@ -646,6 +649,217 @@ def total_of(scores):
 
 
 # --------------------------------------------------------------------------------------
+# JA3: checked against tshark's tls.handshake.ja3 on the corpus itself, since the truth
+# files have none. Reported on its own line, never inside the minimum set or the TOTAL.
+# --------------------------------------------------------------------------------------
+
+JA3_FIELD = "tls.handshake.ja3"
+JA3_CACHE_VERSION = 1
+
+
+def find_tshark(explicit=None):
+    """The tshark to use: --tshark, else $PORTOLAN_TSHARK, else tshark on PATH.
+    Returns (path or None, what was asked for, for the skipped line)."""
+    wanted = explicit or os.environ.get("PORTOLAN_TSHARK") or ""
+    if not wanted:
+        return shutil.which("tshark"), ""
+    path = wanted if os.sep in wanted else shutil.which(wanted)
+    if path and os.path.isfile(path) and os.access(path, os.X_OK):
+        return path, wanted
+    return None, wanted
+
+
+def ja3_cache_dir():
+    """$PORTOLAN_JA3_CACHE, else a per-user directory under the system temp dir."""
+    env = os.environ.get("PORTOLAN_JA3_CACHE")
+    if env:
+        return env
+    uid = getattr(os, "getuid", lambda: "")()
+    return os.path.join(tempfile.gettempdir(), f"portolan-conformance-ja3-{uid}")
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tshark_identity(tshark):
+    """Which tshark produced a cache entry: a changed binary (an upgrade) misses the cache."""
+    real = os.path.realpath(tshark)
+    try:
+        st = os.stat(real)
+        return f"{real}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        return real
+
+
+def ja3_cache_path(cache_dir, sha256, decode_args, tshark):
+    """Keyed by the capture's sha256; the -d options and the tshark binary are part of the
+    key too, since they change what tshark finds in the same bytes."""
+    extra = json.dumps([JA3_CACHE_VERSION, JA3_FIELD, decode_args, tshark_identity(tshark)])
+    return os.path.join(cache_dir, f"{sha256}.{hashlib.sha256(extra.encode()).hexdigest()[:16]}.json")
+
+
+def parse_ja3_output(text):
+    """{ja3 (lower case): [frame numbers]} from `-T fields -e frame.number -e tls.handshake.ja3`
+    output, in order of first appearance. A frame with several ClientHellos has its JA3
+    values comma-joined (tshark's default aggregator); empty cells give nothing."""
+    found = {}
+    for line in text.split("\n"):
+        frame, _, cell = line.rstrip("\r").partition("\t")
+        for ja3 in split_list(cell):
+            ja3 = ja3.lower()
+            if not ja3:
+                continue
+            frames = found.setdefault(ja3, [])
+            try:
+                frame = int(frame)
+            except ValueError:
+                pass
+            if frame not in frames:
+                frames.append(frame)
+    return found
+
+
+@dataclass
+class Ja3Capture:
+    capture: str
+    ja3: dict                     # ja3 (lower case) -> [frame numbers]
+    problem: str = ""             # tshark's complaint, if any ("" = clean run)
+    cached: bool = False
+
+
+def run_tshark_ja3(tshark, pcap_path, decode_args, timeout):
+    """(Ja3Capture, cacheable). Output is kept even when tshark exits non-zero (a capture
+    cut short still yields its earlier frames); a timeout or failed start is not cached."""
+    capture = os.path.basename(pcap_path)
+    cmd = [tshark, "-n"]
+    for arg in decode_args:
+        cmd += ["-d", arg]
+    cmd += ["-r", pcap_path, "-T", "fields", "-e", "frame.number", "-e", JA3_FIELD,
+            "-E", "occurrence=a", "-E", "aggregator=,"]
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Ja3Capture(capture, {}, f"tshark timed out after {timeout:g} s"), False
+    except OSError as err:
+        return Ja3Capture(capture, {}, f"tshark could not start: {err}"), False
+    problem = ""
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.decode("utf-8", "replace").strip().splitlines()
+                 if l and not l.startswith("Running as user")]
+        detail = f" ({lines[-1][:160]})" if lines else ""
+        problem = "tshark " + describe_exit(proc.returncode) + detail
+    return Ja3Capture(capture, parse_ja3_output(proc.stdout.decode("utf-8", "replace")), problem), True
+
+
+def ja3_for_capture(tshark, pcap_path, decode_args, timeout, cache_dir):
+    """JA3 values of one capture, from the cache when the same bytes were seen before."""
+    capture = os.path.basename(pcap_path)
+    if not os.path.exists(pcap_path):
+        return Ja3Capture(capture, {}, "capture file missing")
+    cache = None
+    try:
+        cache = ja3_cache_path(cache_dir, file_sha256(pcap_path), decode_args, tshark)
+        with open(cache, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if data.get("version") == JA3_CACHE_VERSION and isinstance(data.get("ja3"), dict):
+            return Ja3Capture(capture, data["ja3"], data.get("problem", ""), cached=True)
+    except (OSError, ValueError):
+        pass
+    result, cacheable = run_tshark_ja3(tshark, pcap_path, decode_args, timeout)
+    if cacheable and cache:
+        try:
+            os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+            tmp = f"{cache}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"version": JA3_CACHE_VERSION, "capture": capture,
+                           "decode_as": decode_args, "ja3": result.ja3,
+                           "problem": result.problem}, fh)
+            os.replace(tmp, cache)
+        except OSError:
+            pass                  # no cache: slower next time, same answer
+    return result
+
+
+def ja3_captures(truth):
+    """The captures checked for JA3: those with a tls truth file."""
+    return sorted(c for c, protos in truth.items() if "tls" in protos)
+
+
+def collect_ja3(tshark, pcap_dir, captures, decode_as, timeout, jobs, cache_dir=None):
+    cache_dir = cache_dir or ja3_cache_dir()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(ja3_for_capture, tshark, os.path.join(pcap_dir, c),
+                               decode_as.get(c, []), timeout, cache_dir) for c in captures]
+        return {r.capture: r for r in (f.result() for f in futures)}
+
+
+@dataclass
+class Ja3Score:
+    status: str = "ok"                            # "ok" or "skipped"
+    reason: str = ""                              # why skipped
+    tshark: str = ""
+    captures: int = 0
+    cached: int = 0
+    facts: int = 0
+    found: int = 0
+    misses: list = field(default_factory=list)    # (capture, ja3, frames)
+    problems: dict = field(default_factory=dict)  # capture -> tshark's complaint
+
+    @property
+    def percent(self):
+        return 100.0 * self.found / self.facts if self.facts else 0.0
+
+
+def score_ja3(ja3_by_capture, runs, tshark=""):
+    """Each distinct JA3 of a capture is one fact, found when it equals (ignoring case) a
+    string value anywhere in portolan's session records for that capture."""
+    js = Ja3Score(tshark=tshark, captures=len(ja3_by_capture))
+    for capture in sorted(ja3_by_capture):
+        result = ja3_by_capture[capture]
+        js.cached += result.cached
+        if result.problem:
+            js.problems[capture] = result.problem
+        run = runs.get(capture)
+        strings = CaptureView(run.records if run else []).all_strings
+        for ja3, frames in result.ja3.items():
+            js.facts += 1
+            if ja3.lower() in strings:
+                js.found += 1
+            else:
+                js.misses.append((capture, ja3, frames))
+    return js
+
+
+def print_ja3(js, decode_as, verbose, out):
+    if js.status != "ok":
+        print(f"ja3: skipped ({js.reason})", file=out)
+        return
+    if verbose:
+        for capture, ja3, frames in sorted(js.misses):
+            note = f"  (tshark used -d {';'.join(decode_as[capture])})" if capture in decode_as else ""
+            print(f"MISS  {capture}  ja3  value  \"{ja3}\" [{JA3_FIELD}]  frames {format_frames(frames)}{note}",
+                  file=out)
+    for capture, why in sorted(js.problems.items()):
+        print(f"ja3: {capture}: {why}", file=out)
+    print(f"ja3 (tshark {JA3_FIELD}): found {js.found} of {js.facts} ({floor_1dp(js):.1f}%)", file=out)
+
+
+def ja3_json(js):
+    if js.status != "ok":
+        return {"status": js.status, "reason": js.reason}
+    return {"status": "ok", "field": JA3_FIELD, "tshark": js.tshark, "captures": js.captures,
+            "facts": js.facts, "found": js.found, "percent": round(js.percent, 4),
+            "misses": [{"capture": c, "ja3": j, "frames": f} for c, j, f in sorted(js.misses)],
+            "tshark_problems": dict(sorted(js.problems.items()))}
+
+
+# --------------------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------------------
 
@@ -715,12 +929,15 @@ def figures_json(scores, runs):
             "failed_runs": {r.capture: r.failure for r in runs.values() if r.failure}}
 
 
-def write_floors(path, scores):
+def write_floors(path, scores, ja3=None):
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("# portolan corpus conformance floors: proto<TAB>percent (minimum set, SCORING.md)\n")
         fh.write("# written by scripts/conformance --write-floors, rounded down to one decimal\n")
         for p, s in scores.items():
             fh.write(f"{p}\t{floor_1dp(s):.1f}\n")
+        if ja3 is not None and ja3.status == "ok":
+            # JA3 has no floor unless one is asked for: written commented out.
+            fh.write(f"# ja3\t{floor_1dp(ja3):.1f}\t(tshark {JA3_FIELD}; uncomment to enforce)\n")
 
 
 def read_floors(path):
@@ -741,6 +958,14 @@ def below_floors(scores, floors):
     """(proto, percent, floor) for every scored protocol under its floor."""
     return [(p, s.percent, floors[p]) for p, s in scores.items()
             if p in floors and s.percent < floors[p] - EPSILON]
+
+
+def ja3_below_floor(ja3, floors):
+    """[("ja3", percent, floor)] when --floors has a ja3 line and JA3 was checked and is
+    under it; JA3 has no floor otherwise, and --min never applies to it."""
+    if ja3 is None or ja3.status != "ok" or "ja3" not in floors:
+        return []
+    return [("ja3", ja3.percent, floors["ja3"])] if ja3.percent < floors["ja3"] - EPSILON else []
 
 
 def below_min(scores, minimum):
@@ -772,6 +997,10 @@ def parse_args(argv):
     ap.add_argument("--jobs", metavar="N", type=int, default=2, help="portolan runs in parallel (default 2)")
     ap.add_argument("--timeout", metavar="S", type=float, default=DEFAULT_TIMEOUT,
                     help="seconds per capture before the run counts as hung (default 120)")
+    ap.add_argument("--no-ja3", action="store_true",
+                    help=f"skip the JA3 check (tshark {JA3_FIELD} on the tls captures)")
+    ap.add_argument("--tshark", metavar="PATH",
+                    help="tshark for the JA3 check (default: $PORTOLAN_TSHARK, else tshark on PATH)")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every miss and false positive")
     return ap.parse_args(argv)
 
@@ -791,6 +1020,17 @@ def choose_protos(truth, wanted):
 def report_failures(kind, failures, out):
     for proto, pct, limit in failures:
         print(f"conformance: FAIL {proto}: {pct:.2f}% below {kind} {limit:.1f}%", file=out)
+
+
+def check_ja3(args, truth, runs, pcap_dir, decode_as):
+    """The JA3 figures, or a Ja3Score saying why the check was skipped."""
+    if args.no_ja3:
+        return Ja3Score(status="skipped", reason="--no-ja3")
+    tshark, wanted = find_tshark(args.tshark)
+    if tshark is None:
+        return Ja3Score(status="skipped", reason=f"no tshark at {wanted}" if wanted else "no tshark")
+    found = collect_ja3(tshark, pcap_dir, ja3_captures(truth), decode_as, args.timeout, args.jobs)
+    return score_ja3(found, runs, tshark)
 
 
 def main(argv=None, out=sys.stdout):
@@ -814,17 +1054,22 @@ def main(argv=None, out=sys.stdout):
     captures = sorted(set(os.listdir(pcap_dir)) | set(truth))
     runs = run_all(args.portolan, pcap_dir, captures, args.timeout, args.jobs)
     scores = score_all(truth, runs, protos)
+    decode_as = load_decode_as(truth_dir)
+    ja3 = check_ja3(args, truth, runs, pcap_dir, decode_as)
 
     if args.verbose:
-        print_misses(scores, load_decode_as(truth_dir), out)
+        print_misses(scores, decode_as, out)
     print_failed(runs, out)
     print_table(scores, out)
+    print_ja3(ja3, decode_as, args.verbose, out)
     if args.json_out:
+        figures = figures_json(scores, runs)
+        figures["ja3"] = ja3_json(ja3)
         with open(args.json_out, "w", encoding="utf-8") as fh:
-            json.dump(figures_json(scores, runs), fh, indent=2)
+            json.dump(figures, fh, indent=2)
             fh.write("\n")
     if args.write_floors:
-        write_floors(args.write_floors, scores)
+        write_floors(args.write_floors, scores, ja3)
 
     failures = 0
     if args.min is not None:
@@ -832,7 +1077,9 @@ def main(argv=None, out=sys.stdout):
         report_failures("minimum", under, out)
         failures += len(under)
     if floors is not None:
-        under = below_floors(scores, floors)
+        under = below_floors(scores, floors) + ja3_below_floor(ja3, floors)
         report_failures("floor", under, out)
         failures += len(under)
+        if "ja3" in floors and ja3.status != "ok":
+            print(f"conformance: ja3 floor not checked (ja3 skipped: {ja3.reason})", file=out)
     return 1 if failures else 0

@@ -16,6 +16,10 @@ or sleep). Expected figures of the fixture, per protocol (flows found/expected, 
   telnet   0/1                           (capture file missing)
   dhcp     1/2, 1/2                      (two address pairs per capture, one fact per capture)
   netbios  0/1, 0/1                      (portolan exited 3)
+JA3 (beside the minimum set): fake_tshark prints fixtures/tshark/<capture> for the captures
+with a tls truth file: match.pcap has two distinct JA3s (one upper case, one comma-joined
+with it), the quic record carries the first; wrong.pcap has one JA3 in frames 3 and 7 and no
+record with it. Found 1 of 3.
 """
 
 import io
@@ -32,32 +36,73 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SCRIPT = os.path.join(ROOT, "scripts", "conformance")
 CORPUS = os.path.join(HERE, "fixtures", "corpus")
+CANNED = os.path.join(HERE, "fixtures", "tshark")
+JA3_MATCH = "e7d705a3286e19ea42f587b344ee6865"      # match.pcap, carried by its quic record
+JA3_MATCH_MISS = "6734f37431670b3ab4292b8f60f29984"  # match.pcap, frame 9, in no record
+JA3_WRONG = "bc6c386f480ee97b9d9e52d472b772d8"       # wrong.pcap, frames 3 and 7, in no record
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import conformance_lib as lib  # noqa: E402
 
 
+def install(source, target):
+    shutil.copy(source, target)
+    os.chmod(target, os.stat(target).st_mode | stat.S_IXUSR)
+
+
 class FakePortolan:
-    """The fake copied to a temp dir and made executable there, so the tests do not depend
-    on the file mode the repository happens to keep."""
+    """The fakes (portolan, and tshark for the JA3 check) copied to a temp dir and made
+    executable there, so the tests do not depend on the file mode the repository keeps.
+    The dir also holds the JA3 cache and the fake tshark's call log of these runs."""
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="conformance-test-")
         self.path = os.path.join(self.dir, "portolan")
-        shutil.copy(os.path.join(HERE, "fake_portolan"), self.path)
-        os.chmod(self.path, os.stat(self.path).st_mode | stat.S_IXUSR)
+        install(os.path.join(HERE, "fake_portolan"), self.path)
+        self.tshark = os.path.join(self.dir, "fake_tshark")
+        install(os.path.join(HERE, "fake_tshark"), self.tshark)
+        self.cache = os.path.join(self.dir, "ja3-cache")
+        self.log = os.path.join(self.dir, "tshark.log")
         return self
 
     def __exit__(self, *exc):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def env(self, tshark=True, **extra):
+        """The environment of a run: the fake tshark via $PORTOLAN_TSHARK (never the real
+        one, whatever PATH holds), the cache and the log in this dir."""
+        env = dict(os.environ, PORTOLAN_JA3_CACHE=self.cache, FAKE_TSHARK_LOG=self.log,
+                   FAKE_TSHARK_CANNED=CANNED)
+        env.pop("PORTOLAN_TSHARK", None)
+        if tshark:
+            env["PORTOLAN_TSHARK"] = self.tshark
+        env.update(extra)
+        return env
 
-def run_cli(*args, portolan=None):
+    def tshark_calls(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as fh:
+            return [json.loads(line) for line in fh]
+
+
+FAKES = {}   # fake portolan path -> FakePortolan, so run_cli finds the matching fake tshark
+
+
+def run_cli(*args, portolan=None, env=None):
     cmd = [sys.executable, SCRIPT, "--corpus", CORPUS]
     if portolan:
         cmd += ["--portolan", portolan]
+        if env is None and portolan in FAKES:
+            env = FAKES[portolan].env()
     return subprocess.run(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
+
+
+def fake():
+    f = FakePortolan().__enter__()
+    FAKES[f.path] = f
+    return f
 
 
 class EndToEnd(unittest.TestCase):
@@ -65,7 +110,7 @@ class EndToEnd(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.fake = FakePortolan().__enter__()
+        cls.fake = fake()
         cls.tmp = tempfile.mkdtemp(prefix="conformance-out-")
         out = os.path.join(cls.tmp, "figures.json")
         cls.result = run_cli("-v", "--json-out", out, portolan=cls.fake.path)
@@ -158,7 +203,7 @@ class Limits(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.fake = FakePortolan().__enter__()
+        cls.fake = fake()
 
     @classmethod
     def tearDownClass(cls):
@@ -227,6 +272,149 @@ class Limits(unittest.TestCase):
         run = lib.run_portolan(self.fake.path, pcap, timeout=0.5)
         self.assertEqual(run.records, [])
         self.assertIn("timed out", run.failure)
+
+
+class Ja3(unittest.TestCase):
+    """The JA3 check: tshark's tls.handshake.ja3 on the captures with a tls truth file."""
+
+    JA3_LINE = "ja3 (tshark tls.handshake.ja3): found 1 of 3 (33.3%)"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = fake()
+        cls.tmp = tempfile.mkdtemp(prefix="conformance-ja3-")
+        out = os.path.join(cls.tmp, "figures.json")
+        cls.result = run_cli("-v", "--json-out", out, portolan=cls.fake.path)
+        cls.calls = cls.fake.tshark_calls()
+        with open(out) as fh:
+            cls.figures = json.load(fh)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.__exit__(None, None, None)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as fh:
+            fh.write(text)
+        return path
+
+    def test_record_carrying_the_ja3_counts_as_found(self):
+        # tshark printed it in upper case; the record has it in lower case.
+        ja3 = self.figures["ja3"]
+        self.assertEqual((ja3["found"], ja3["facts"], ja3["captures"]), (1, 3, 2))
+        self.assertIn(self.JA3_LINE, self.result.stdout)
+        self.assertNotIn(JA3_MATCH, self.result.stdout)
+
+    def test_record_without_the_ja3_is_a_miss(self):
+        out = self.result.stdout
+        self.assertIn(f'MISS  match.pcap  ja3  value  "{JA3_MATCH_MISS}" [tls.handshake.ja3]  frames 9\n',
+                      out)
+        self.assertIn(f'MISS  wrong.pcap  ja3  value  "{JA3_WRONG}" [tls.handshake.ja3]  frames 3,7'
+                      "  (tshark used -d tcp.port==2525,smtp)", out)
+        self.assertEqual(self.figures["ja3"]["misses"],
+                         [{"capture": "match.pcap", "ja3": JA3_MATCH_MISS, "frames": [9]},
+                          {"capture": "wrong.pcap", "ja3": JA3_WRONG, "frames": [3, 7]}])
+
+    def test_only_tls_captures_with_their_decode_as(self):
+        runs = {os.path.basename(c[c.index("-r") + 1]): c for c in self.calls}
+        self.assertEqual(sorted(runs), ["match.pcap", "wrong.pcap"])
+        self.assertNotIn("-d", runs["match.pcap"])
+        self.assertIn("-d tcp.port==2525,smtp -r", " ".join(runs["wrong.pcap"]))
+        for call in runs.values():
+            self.assertIn("-e frame.number -e tls.handshake.ja3", " ".join(call))
+
+    def test_beside_not_inside_the_minimum_set(self):
+        out = self.result.stdout
+        self.assertRegex(out, r"\nTOTAL\s+14\s+8\s+15\s+10\s+29\s+18\s+62\.0\s+4\n")
+        self.assertIn("minimum set: 62.0% (18/29 facts)\n", out)
+        self.assertGreater(out.index(self.JA3_LINE), out.index("minimum set:"))
+        self.assertEqual(self.figures["total"]["facts"], 29)
+        self.assertNotIn("ja3", self.figures["protocols"])
+        self.assertEqual(self.result.returncode, 0)     # 33% and no ja3 floor: no failure
+
+    def test_second_run_uses_the_cache(self):
+        before = len(self.fake.tshark_calls())
+        r = run_cli(portolan=self.fake.path)
+        self.assertIn(self.JA3_LINE, r.stdout)
+        self.assertEqual(len(self.fake.tshark_calls()), before)
+        self.assertTrue(os.listdir(self.fake.cache))
+
+    def test_fake_tshark_first_on_path(self):
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        install(self.fake.tshark, os.path.join(bindir, "tshark"))
+        env = self.fake.env(tshark=False, PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+                            PORTOLAN_JA3_CACHE=os.path.join(self.tmp, "cache-path"))
+        r = run_cli(portolan=self.fake.path, env=env)
+        self.assertIn(self.JA3_LINE, r.stdout)
+
+    def test_absent_tshark_is_skipped(self):
+        # PATH holds python3 (the fakes' interpreter) and nothing else.
+        bindir = os.path.join(self.tmp, "python-only")
+        os.makedirs(bindir, exist_ok=True)
+        if not os.path.exists(os.path.join(bindir, "python3")):
+            os.symlink(sys.executable, os.path.join(bindir, "python3"))
+        out = os.path.join(self.tmp, "skipped.json")
+        r = run_cli("--json-out", out, portolan=self.fake.path,
+                    env=self.fake.env(tshark=False, PATH=bindir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("minimum set: 62.0% (18/29 facts)\nja3: skipped (no tshark)\n", r.stdout)
+        with open(out) as fh:
+            self.assertEqual(json.load(fh)["ja3"], {"status": "skipped", "reason": "no tshark"})
+
+    def test_tshark_named_but_missing_is_skipped(self):
+        missing = os.path.join(self.tmp, "no-such-tshark")
+        r = run_cli(portolan=self.fake.path, env=self.fake.env(PORTOLAN_TSHARK=missing))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"ja3: skipped (no tshark at {missing})", r.stdout)
+
+    def test_no_ja3_skips_without_running_tshark(self):
+        log = os.path.join(self.tmp, "no-ja3.log")
+        r = run_cli("--no-ja3", portolan=self.fake.path, env=self.fake.env(FAKE_TSHARK_LOG=log))
+        self.assertIn("ja3: skipped (--no-ja3)", r.stdout)
+        self.assertFalse(os.path.exists(log))
+
+    def test_min_never_applies_to_ja3(self):
+        r = run_cli("--min", "40", portolan=self.fake.path)
+        self.assertIn("FAIL ftp:", r.stdout)
+        self.assertNotIn("FAIL ja3", r.stdout)
+
+    def test_ja3_floor_line(self):
+        passing = self.write("pass.tsv", "dns\t100.0\nja3\t33.3\n")
+        r = run_cli("--floors", passing, portolan=self.fake.path)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        failing = self.write("fail.tsv", "dns\t100.0\nja3\t33.4\n")
+        r = run_cli("--floors", failing, portolan=self.fake.path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("conformance: FAIL ja3: 33.33% below floor 33.4%", r.stdout)
+        self.assertNotIn("FAIL dns", r.stdout)
+
+    def test_ja3_floor_not_checked_when_skipped(self):
+        failing = self.write("fail-skipped.tsv", "ja3\t90\n")
+        r = run_cli("--no-ja3", "--floors", failing, portolan=self.fake.path)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("ja3 floor not checked", r.stdout)
+
+    def test_write_floors_leaves_ja3_commented(self):
+        floors = os.path.join(self.tmp, "written.tsv")
+        run_cli("--write-floors", floors, portolan=self.fake.path)
+        with open(floors) as fh:
+            self.assertIn("# ja3\t33.3\t", fh.read())
+        self.assertNotIn("ja3", lib.read_floors(floors))
+
+    def test_tshark_output_parsing(self):
+        text = "1\t\n2\tAB,cd\n3\tab\n4\n\n5\t ,CD \n"
+        self.assertEqual(lib.parse_ja3_output(text), {"ab": [2, 3], "cd": [2, 5]})
+
+    def test_found_only_when_equal(self):
+        runs = {"c": lib.RunResult("c", [{"type": "session", "tls": {"ja3": "x" + JA3_MATCH}},
+                                         {"type": "session", "note": JA3_WRONG.upper()}])}
+        found = {"c": lib.Ja3Capture("c", {JA3_MATCH: [1], JA3_WRONG: [2]})}
+        js = lib.score_ja3(found, runs)
+        self.assertEqual((js.found, js.facts), (1, 2))
+        self.assertEqual(js.misses, [("c", JA3_MATCH, [1])])
 
 
 def row(**cells):
