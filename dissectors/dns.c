@@ -23,6 +23,7 @@
 #include "portolan/dns_message.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
+#include "portolan/summary.h"
 
 /* Transactions kept per flow; later ones are counted in "truncated". */
 #define DNS_MAX_TRANSACTIONS 64
@@ -669,60 +670,37 @@ static void dns_emit(const void *state, struct emitter *e)
 }
 
 /* Appends to a summary buffer; the wire text made safe for a terminal. */
-static size_t put_escaped(char *buf, size_t n, size_t at, const char *s, size_t len)
-{
-	if (at + 1 >= n)
-		return at;
-	return at + text_escape(s, len, buf + at, n - at);
-}
-
-static size_t put_plain(char *buf, size_t n, size_t at, const char *s)
-{
-	if (at + 1 >= n)
-		return at;
-	int w = snprintf(buf + at, n - at, "%s", s);
-	return w < 0 ? at : at + ((size_t)w < n - at ? (size_t)w : n - at - 1);
-}
-
 /* "A www.example.com -> NOERROR 93.184.216.34 (+2) (+3 more)" */
 static void dns_summarize(const void *state, char *buf, size_t n)
 {
 	const struct dns_state *st = state;
-	char code[16], more[32];
-	size_t at = 0;
+	struct summary sum = summary_start(buf, n);
+	char code[16];
 
-	if (!n)
-		return;
-	buf[0] = '\0';
 	if (st->n_txns == 0)
 		return;
 	const struct dns_txn *t = &st->txns[0];
 	if (t->has_question) {
-		at = put_plain(buf, n, at, dns_type_text(t->question.qtype, code, sizeof code));
-		at = put_plain(buf, n, at, " ");
-		at = put_escaped(buf, n, at, t->question.name.text, t->question.name.len);
+		summary_add(&sum, dns_type_text(t->question.qtype, code, sizeof code));
+		summary_add(&sum, " ");
+		summary_add_wire(&sum, t->question.name.text, t->question.name.len);
 	} else {
-		at = put_plain(buf, n, at, "(no question)");
+		summary_add(&sum, "(no question)");
 	}
-	at = put_plain(buf, n, at, " -> ");
 	if (!t->seen_response) {
-		at = put_plain(buf, n, at, "no response");
+		summary_add(&sum, " -> no response");
 	} else {
-		at = put_plain(buf, n, at, dns_rcode_text(t->rcode, code, sizeof code));
+		summary_add(&sum, " -> ");
+		summary_add(&sum, dns_rcode_text(t->rcode, code, sizeof code));
 		if (t->answers.count) {
-			at = put_plain(buf, n, at, " ");
-			at = put_escaped(buf, n, at, t->answers.text, t->answers.len[0]);
+			summary_add(&sum, " ");
+			summary_add_wire(&sum, t->answers.text, t->answers.len[0]);
 		}
-		if (t->answers.count + t->answers_dropped > 1) {
-			snprintf(more, sizeof more, " (+%u)",
-			         t->answers.count + t->answers_dropped - 1);
-			at = put_plain(buf, n, at, more);
-		}
+		if (t->answers.count + t->answers_dropped > 1)
+			summary_addf(&sum, " (+%u)", t->answers.count + t->answers_dropped - 1);
 	}
-	if (st->n_txns + st->truncated > 1) {
-		snprintf(more, sizeof more, " (+%u more)", st->n_txns + st->truncated - 1);
-		put_plain(buf, n, at, more);
-	}
+	if (st->n_txns + st->truncated > 1)
+		summary_addf(&sum, " (+%u more)", st->n_txns + st->truncated - 1);
 }
 
 const struct dissector dns_dissector = {

@@ -26,6 +26,7 @@
 #include "portolan/dissector.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
+#include "portolan/summary.h"
 
 /* Transactions kept per flow; later ones are counted in "truncated". */
 #define HTTP_MAX_TRANSACTIONS 64
@@ -1117,55 +1118,31 @@ static void http_emit(const void *state, struct emitter *e)
 }
 
 /* Appends to a summary buffer; the wire text made safe for a terminal. */
-static size_t put_escaped(char *buf, size_t n, size_t at, const struct http_str *s)
-{
-	if (at + 1 >= n)
-		return at;
-	return at + text_escape(s->p, s->len, buf + at, n - at);
-}
-
-static size_t put_plain(char *buf, size_t n, size_t at, const char *s)
-{
-	if (at + 1 >= n)
-		return at;
-	int w = snprintf(buf + at, n - at, "%s", s);
-	return w < 0 ? at : at + ((size_t)w < n - at ? (size_t)w : n - at - 1);
-}
-
 /* "GET example.com/ -> 200 (+2 more)" */
 static void http_summarize(const void *state, char *buf, size_t n)
 {
 	const struct http_state *st = state;
-	char tmp[32];
-	size_t at = 0;
+	struct summary sum = summary_start(buf, n);
 
-	if (!n)
-		return;
-	buf[0] = '\0';
 	if (st->n_txns == 0)
 		return;
 	const struct http_txn *t = &st->txns[0];
 	if (t->has_request) {
-		at = put_escaped(buf, n, at, &t->method);
-		at = put_plain(buf, n, at, " ");
+		summary_add_wire(&sum, t->method.p, t->method.len);
+		summary_add(&sum, " ");
 		/* origin-form targets read better behind the host */
 		if (t->host.p && t->uri.len && t->uri.p[0] == '/')
-			at = put_escaped(buf, n, at, &t->host);
-		at = put_escaped(buf, n, at, &t->uri);
+			summary_add_wire(&sum, t->host.p, t->host.len);
+		summary_add_wire(&sum, t->uri.p, t->uri.len);
 	} else {
-		at = put_plain(buf, n, at, "(no request)");
+		summary_add(&sum, "(no request)");
 	}
-	at = put_plain(buf, n, at, " -> ");
-	if (t->has_response) {
-		snprintf(tmp, sizeof tmp, "%u", t->status);
-		at = put_plain(buf, n, at, tmp);
-	} else {
-		at = put_plain(buf, n, at, "no response");
-	}
-	if (st->n_txns + st->truncated > 1) {
-		snprintf(tmp, sizeof tmp, " (+%u more)", st->n_txns + st->truncated - 1);
-		put_plain(buf, n, at, tmp);
-	}
+	if (t->has_response)
+		summary_addf(&sum, " -> %u", t->status);
+	else
+		summary_add(&sum, " -> no response");
+	if (st->n_txns + st->truncated > 1)
+		summary_addf(&sum, " (+%u more)", st->n_txns + st->truncated - 1);
 }
 
 const struct dissector http_dissector = {
