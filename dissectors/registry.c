@@ -5,11 +5,17 @@
 #include "portolan/dissector.h"
 
 extern const struct dissector http_dissector;
+extern const struct dissector smtp_dissector;
+extern const struct dissector ftp_dissector;
+extern const struct dissector ftp_data_dissector;
+extern const struct dissector pop3_dissector;
+extern const struct dissector imap_dissector;
+extern const struct dissector telnet_dissector;
 extern const struct dissector dns_dissector;
 
 const struct dissector *const dissector_registry[] = {
-    &http_dissector,
-    &dns_dissector,
+    &http_dissector, &smtp_dissector, &ftp_dissector,    &ftp_data_dissector,
+    &pop3_dissector, &imap_dissector, &telnet_dissector, &dns_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];

@@ -324,6 +324,12 @@ void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, u
 	}
 	if (!wait || (*bp)->len >= c->cfg.probe_bytes) {
 		f->classify_done |= (uint8_t)(1u << dir);
+		/* When we saw the connection open, these were its very first
+		 * bytes: if no dissector knows them, a dissector recognising
+		 * the other side later would parse a conversation it missed
+		 * the start of (a TLS ClientHello, then a plaintext banner). */
+		if (f->direction_basis == BASIS_HANDSHAKE && !f->pending[dir_other(dir)])
+			f->classify_done = 3;
 		buffer_free(bp);
 	}
 }
