@@ -10,8 +10,8 @@
  * flow on the client's first command and its bytes were handed over first.
  *
  * Data channels and the expectation API.  An expectation must be filed
- * before the data connection's SYN, and its note cannot change afterwards,
- * so every channel is expected as soon as it is announced:
+ * before the data connection's SYN, so every channel is expected as soon
+ * as it is announced:
  * - passive (227 / 229 replies): filed at the reply, for the control
  *   connection's server address (clients often ignore the announced one,
  *   and EPSV announces none) and the announced port.  Clients connect right
@@ -23,12 +23,12 @@
  *   but some (pyftpdlib: "200 Active data connection established") connect
  *   at once, before it.
  * The note is "active" or "passive", followed by the transfer command and
- * its argument when that is already known (a client that pipelined RETR
- * before the 227 came).  Filing again at the transfer command is not done:
- * two expectations for one address and port would match in table order and
- * the one left over could pin an unrelated flow until its deadline.  So the
+ * its argument once known: the command usually comes after the connection,
+ * so it is added to the filed expectation with session_expect_note (never
+ * filed twice: two expectations for one address and port would match in
+ * table order), and the data flow reads the note again at its end.  So the
  * data flow's record (protocol "ftp-data", parent = this session's uid)
- * carries the control pair, the mode, the command when the note had it, the
+ * carries the control pair, the mode, the command and file, the
  * direction (from the command, else from which side sent the bytes) and the
  * byte count; the control record lists each transfer with its command, its
  * file, the data channel it used (join on ip/port) and its completion reply
@@ -462,6 +462,22 @@ static void keep_command(struct ftp_state *st, struct session *s, const void *p,
 		st->n_commands++;
 }
 
+/* The channel's expectation learns the transfer command, so the data
+ * flow's record names it even when the connection came first. */
+static void annotate_channel(struct ftp_state *st, struct session *s, int16_t transfer)
+{
+	char note[EXPECT_NOTE_MAX];
+	bool active = st->cur.verb == CV_PORT || st->cur.verb == CV_EPRT;
+
+	if (!st->cur.filed || transfer < 0)
+		return;
+	const struct ftp_transfer *x = &st->transfers[transfer];
+	snprintf(note, sizeof note, "%s %.*s%s%.*s", active ? "active" : "passive",
+	         (int)x->verb.len, x->verb.p ? x->verb.p : "", x->file.p ? " " : "",
+	         (int)x->file.len, x->file.p ? x->file.p : "");
+	session_expect_note(s, &st->cur.expect, st->cur.port, note);
+}
+
 /* A transfer command: kept, and linked to its data channel (or to the
  * answer of a PASV/EPSV still unanswered). */
 static void transfer_command(struct ftp_state *st, struct session *s, const char *verb,
@@ -489,6 +505,7 @@ static void transfer_command(struct ftp_state *st, struct session *s, const char
 	} else if (st->has_cur) {
 		if (t >= 0)
 			st->transfers[t].channel = st->cur_index;
+		annotate_channel(st, s, t);
 	}
 	st->has_cur = false; /* a channel serves one transfer */
 	push_pending(st, s, K_TRANSFER, t);
@@ -1221,6 +1238,7 @@ static void ftp_data_on_end(struct session *s, void *state)
 	static const char *const downloads[] = {"RETR", "LIST", "NLST", "MLSD", NULL};
 	struct ftp_data_state *st = state;
 
+	st->has_from = false; /* read again: the transfer command may have come since */
 	data_from(st, s);
 	st->download = -1;
 	if (!st->has_from)

@@ -368,8 +368,12 @@ void dissect_release(struct flow *f)
 		f->inner->release(f->inner_state);
 	free(f->dstate);
 	free(f->inner_state);
-	free(f->expected);
+	if (f->expected_owned)
+		free(f->expected);
+	if (f->expect_slot)
+		f->expect_slot->child_live = false; /* the slot may be reused now */
 	f->expected = NULL;
+	f->expect_slot = NULL;
 	f->dstate = f->inner_state = NULL;
 	buffer_free(&f->pending[DIR_CLIENT]);
 	buffer_free(&f->pending[DIR_SERVER]);
@@ -386,7 +390,8 @@ bool expect_table_add(struct expect_table *t, const struct expectation *e,
 	if (!d)
 		return false;
 	for (size_t i = 0; i < t->n; i++) /* reuse a used or expired slot */
-		if (t->entries[i].used || t->entries[i].e.deadline < now) {
+		if (!t->entries[i].child_live &&
+		    (t->entries[i].used || t->entries[i].e.deadline < now)) {
 			slot = i;
 			break;
 		}
@@ -409,6 +414,21 @@ bool expect_table_add(struct expect_table *t, const struct expectation *e,
 	x->parent_serial = parent->serial;
 	x->dissector = d;
 	return true;
+}
+
+bool expect_table_note(struct expect_table *t, const struct flow *parent,
+                       const struct ip_addr *server, uint16_t port, const char *note)
+{
+	/* the newest matching slot: a server port may be announced again */
+	for (size_t i = t->n; i-- > 0;) {
+		struct expect_entry *x = &t->entries[i];
+		if (x->parent_serial != parent->serial || x->e.server_port != port ||
+		    ip_addr_compare(&x->e.server, server) != 0 || (x->used && !x->child_live))
+			continue;
+		snprintf(x->from.note, sizeof x->from.note, "%s", note ? note : "");
+		return true;
+	}
+	return false;
 }
 
 static bool endpoint_is(const struct flow *f, enum direction side, const struct ip_addr *a,
@@ -444,9 +464,9 @@ bool dissect_expected(struct dissect_ctx *c, struct flow *f, usec_t now)
 		pin(c, f, x->dissector, DETECTED_PORT);
 		f->has_parent = true;
 		f->parent_serial = x->parent_serial;
-		f->expected = malloc(sizeof *f->expected);
-		if (f->expected)
-			*f->expected = x->from;
+		x->child_live = true;
+		f->expected = &x->from;
+		f->expect_slot = x;
 		counters_add(c->counters, "expect.matched", 1);
 		return true;
 	}

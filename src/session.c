@@ -1,4 +1,5 @@
 /* The session API dissectors use (portolan/session.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,20 @@ const char *session_parent_uid(const struct session *s)
 	return uid;
 }
 
+bool session_expect_note(struct session *s, const struct ip_addr *server, uint16_t port,
+                         const char *note)
+{
+	if (!s->expects) { /* detached: the test's expectation, if it matches */
+		if (!s->has_expect || s->last_expect.server_port != port ||
+		    ip_addr_compare(&s->last_expect.server, server) != 0)
+			return false;
+		snprintf(s->detached_note, sizeof s->detached_note, "%s", note ? note : "");
+		s->last_expect.note = s->detached_note;
+		return true;
+	}
+	return expect_table_note(s->expects, s->flow, server, port, note);
+}
+
 const struct expected_from *session_expected_from(const struct session *s)
 {
 	return s->flow->expected;
@@ -128,6 +143,7 @@ void session_detached_set_expected(struct session *s, const struct expected_from
 	if (s->flow->expected) {
 		*s->flow->expected = *from;
 		s->flow->has_parent = true;
+		s->flow->expected_owned = true;
 	}
 }
 

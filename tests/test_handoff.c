@@ -15,6 +15,7 @@
 #include "portolan/framing.h"
 #include "portolan/json.h"
 #include "portolan/record.h"
+#include "portolan/session_internal.h"
 
 struct switcher {
 	struct line_state lines;
@@ -164,6 +165,11 @@ static void test_expectation_pins_and_links(void **state)
 	assert_non_null(data->expected);
 	assert_string_equal(data->expected->note, "RETR report.pdf");
 	assert_int_equal(data->expected->server_port, 4000);
+	/* the announcer can still change the note once the flow has started */
+	struct ip_addr server = {4, {10, 0, 0, 53}};
+	assert_true(expect_table_note(&c.expects, control, &server, 5353, "RETR other.pdf"));
+	assert_string_equal(data->expected->note, "RETR other.pdf");
+	assert_false(expect_table_note(&c.expects, control, &server, 9999, "x"));
 	/* an expectation is used once */
 	struct flow *again = make_flow(t, TRANSPORT_UDP, 40003, 5353);
 	assert_false(dissect_expected(&c, again, 2600));

@@ -37,6 +37,7 @@ struct expect_entry {
 	uint64_t parent_serial;
 	const struct dissector *dissector;
 	bool used;
+	bool child_live; /* the flow it made still reads from.note: keep the slot */
 };
 
 struct expect_table {

@@ -64,8 +64,9 @@ struct tcp_endpoint {
 	uint8_t window_scale;
 };
 
-struct flow_stream; /* TCP reassembly state of both directions (stream.c) */
-struct byte_buffer; /* bytes a dissector has not consumed yet, or probe bytes */
+struct flow_stream;  /* TCP reassembly state of both directions (stream.c) */
+struct byte_buffer;  /* bytes a dissector has not consumed yet, or probe bytes */
+struct expect_entry; /* an expectation that made a flow (dissect.h) */
 
 struct flow {
 	struct flow *hash_next;
@@ -100,8 +101,8 @@ struct flow {
 	uint16_t vlans[2];
 
 	uint32_t alerts; /* bit per enum alert */
-	uint64_t missed_bytes[2];
 	bool snap_truncated;
+	uint64_t missed_bytes[2];
 
 	/* classification and the owning dissector */
 	const struct dissector *dissector;
@@ -110,16 +111,21 @@ struct flow {
 	uint8_t classify_done; /* bit per direction that has been probed to the end */
 	bool forced;           /* -d PORT=PROTO */
 	struct byte_buffer *pending[2];
-	uint8_t probes[2]; /* payloads probed per direction without a verdict */
-	struct flow_stream *tcp;
+	uint8_t probes[2];  /* payloads probed per direction without a verdict */
 	uint8_t reassembly; /* 0 none, 1 ours only, 2 libnids (then maybe ours) */
+	bool has_parent;
+	bool expected_owned;
+	struct flow_stream *tcp;
 	/* a second dissector the stream was handed to (STARTTLS, CONNECT...) */
 	const struct dissector *inner;
 	void *inner_state;
 	/* the session that announced this flow (an expectation), by serial */
 	uint64_t parent_serial;
-	bool has_parent;
-	struct expected_from *expected; /* set with has_parent, freed with the flow */
+	/* set with has_parent: the expectation's slot (kept while the flow
+	 * lives, so its announcer can still annotate it), or a copy of our
+	 * own for detached test sessions (expected_owned) */
+	struct expected_from *expected;
+	struct expect_entry *expect_slot;
 };
 
 _Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");

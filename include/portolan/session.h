@@ -85,6 +85,13 @@ bool session_expect(struct session *s, const struct expectation *e);
 /* For a session made by expect: the uid of the session that announced it,
  * or NULL. */
 const char *session_parent_uid(const struct session *s);
+/* Changes the note of an expectation this session filed for server:port,
+ * also after the flow it announced has started (an FTP transfer command
+ * usually follows the data connection).  The new flow's dissector reads
+ * the note again with session_expected_from.  False when none matches. */
+bool session_expect_note(struct session *s, const struct ip_addr *server, uint16_t port,
+                         const char *note);
+
 /* For a session made by expect: what it inherits, or NULL. */
 const struct expected_from *session_expected_from(const struct session *s);
 

@@ -13,6 +13,8 @@ struct expect_table;
 /* Files e for the session's flow (dissect.c). */
 bool expect_table_add(struct expect_table *t, const struct expectation *e,
                       const struct flow *parent, usec_t now);
+bool expect_table_note(struct expect_table *t, const struct flow *parent,
+                       const struct ip_addr *server, uint16_t port, const char *note);
 
 struct session {
 	struct flow *flow;
@@ -30,6 +32,7 @@ struct session {
 	struct expect_table *expects;
 	struct expectation last_expect;
 	bool has_expect;
+	char detached_note[EXPECT_NOTE_MAX];
 };
 
 #endif
