@@ -14,6 +14,7 @@
 
 #include "portolan/capture.h"
 #include "portolan/pipeline.h"
+#include "portolan/teach.h"
 
 #define MAX_FILES 64
 
@@ -76,6 +77,8 @@ static void usage(FILE *fp)
 	    "  --close-delay S    wait after a TCP close before the record (default 5)\n"
 	    "  --nids-streams N   libnids' table size (default 16384; 288 bytes each up front)\n"
 	    "  --no-libnids       reassemble every TCP flow with our own reassembler\n"
+	    "  --port N|NAME      what a port is: its class, what runs there, cleartext or not\n"
+	    "  --ports            the built-in port table\n"
 	    "  --version          print the version\n"
 	    "Signals: SIGINT/SIGTERM flush every open flow and exit; SIGUSR1 prints\n"
 	    "the running statistics on stderr.\n");
@@ -91,6 +94,8 @@ enum long_only {
 	OPT_UDP_TIMEOUT,
 	OPT_CLOSE_DELAY,
 	OPT_NO_LIBNIDS,
+	OPT_PORT,
+	OPT_PORTS,
 	OPT_NIDS_STREAMS,
 };
 
@@ -105,6 +110,8 @@ static const struct option long_options[] = {
     {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
     {"close-delay", required_argument, NULL, OPT_CLOSE_DELAY},
     {"no-libnids", no_argument, NULL, OPT_NO_LIBNIDS},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"ports", no_argument, NULL, OPT_PORTS},
     {"nids-streams", required_argument, NULL, OPT_NIDS_STREAMS},
     {NULL, 0, NULL, 0},
 };
@@ -295,6 +302,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 		int rc;
 		if (c == 'h') {
 			usage(stdout);
+			exit(0);
+		}
+		if (c == OPT_PORT)
+			exit(teach_port(stdout, stderr, optarg));
+		if (c == OPT_PORTS) {
+			teach_ports(stdout);
 			exit(0);
 		}
 		if (c == OPT_VERSION) {

@@ -1,0 +1,16 @@
+/* Teaching views: what a port is, and what runs there. */
+#ifndef PORTOLAN_TEACH_H
+#define PORTOLAN_TEACH_H
+
+#include <stdio.h>
+
+/* `--port N|NAME`: the port's class with IANA's exact ranges, what is
+ * registered on it over TCP and UDP, and for the seed's protocols a card
+ * (cleartext or not, the secure alternative, common misconceptions).
+ * Returns 0, or 2 with a one-line error on err for a bad number or name. */
+int teach_port(FILE *out, FILE *err, const char *arg);
+
+/* `--ports`: the built-in table (the same one that fills `service`). */
+void teach_ports(FILE *out);
+
+#endif
