@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "portolan/base64.h"
 #include "portolan/dissector.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
@@ -178,50 +179,6 @@ static void malformed(struct session *s, const char *counter)
 
 /* ---- base64 and SASL ---- */
 
-static int b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes base64 text (padding optional) into out, at most cap bytes;
- * false on a character outside the alphabet. */
-static bool b64_decode(struct reader in, uint8_t *out, size_t cap, size_t *n)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-
-	*n = 0;
-	while (rd_remaining(&in)) {
-		int c = rd_u8(&in);
-		if (c == '=')
-			break;
-		int v = b64_value(c);
-		if (v < 0)
-			return false;
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (*n < cap)
-				out[(*n)++] = (uint8_t)(acc >> bits);
-		}
-	}
-	while (rd_remaining(&in)) /* only padding may follow */
-		if (rd_u8(&in) != '=')
-			return false;
-	return true;
-}
-
 static enum sasl_mech mech_of(struct reader name)
 {
 	if (equals_nocase(name, "PLAIN"))
@@ -293,6 +250,7 @@ static void sasl_response(struct pop3_state *st, struct session *s, struct reade
 {
 	uint8_t buf[POP3_MAX_SASL];
 	size_t n;
+	bool cut; /* a credential longer than we keep: the rest is not needed */
 
 	if (rd_remaining(&line) == 1 && rd_peek(&line, 0) == '*') {
 		session_count(s, "pop3.auth_cancelled");
@@ -301,7 +259,7 @@ static void sasl_response(struct pop3_state *st, struct session *s, struct reade
 	session_alert(s, ALERT_CLEARTEXT_CREDENTIALS);
 	if (rd_remaining(&line) == 1 && rd_peek(&line, 0) == '=')
 		n = 0; /* an empty initial response */
-	else if (!b64_decode(line, buf, sizeof buf, &n)) {
+	else if (!base64_decode(line, buf, sizeof buf, &n, &cut)) {
 		session_count(s, "pop3.bad_base64");
 		st->sasl_step++;
 		return;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "portolan/base64.h"
 #include "portolan/dissector.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
@@ -245,61 +246,6 @@ static bool looks_like_command(struct reader line)
 		if (equals_nocase(verb, *v))
 			return true;
 	return false;
-}
-
-static int b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (is_digit(c))
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static bool is_base64(struct reader v)
-{
-	while (rd_remaining(&v)) {
-		int c = rd_u8(&v);
-		if (b64_value(c) < 0 && c != '=')
-			return false;
-	}
-	return true;
-}
-
-/* Decodes base64 (RFC 4648, padding optional) into out (cap bytes); the
- * decoded length, or -1 on a bad character or no room. */
-static long b64_decode(struct reader v, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0;
-
-	while (rd_remaining(&v)) {
-		int c = rd_u8(&v);
-		if (c == '=')
-			break;
-		int d = b64_value(c);
-		if (d < 0)
-			return -1;
-		acc = (acc << 6 | (uint32_t)d) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= cap)
-				return -1;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	while (rd_remaining(&v))
-		if (rd_u8(&v) != '=')
-			return -1;
-	return (long)n;
 }
 
 /* ---- kept strings and lists ---- */
@@ -697,6 +643,18 @@ static void auth_plain(struct smtp_state *st, struct session *s, struct reader v
 }
 
 /* The step-th response of the exchange (the initial response is step 0). */
+
+/* Base64 that must fit whole: the decoded length, or -1 (a bad character,
+ * or more than cap bytes). */
+static long b64_decode(struct reader v, uint8_t *out, size_t cap)
+{
+	size_t n;
+	bool overflow;
+	if (!base64_decode(v, out, cap, &n, &overflow) || overflow)
+		return -1;
+	return (long)n;
+}
+
 static void auth_response(struct smtp_state *st, struct session *s, struct reader line,
                           unsigned step)
 {
@@ -948,7 +906,7 @@ static void auth_line(struct smtp_state *st, struct session *s, struct reader li
 		st->client_phase = C_CMD; /* cancelled (RFC 4954 4) */
 		return;
 	}
-	if (!is_base64(line) || cut) {
+	if (!base64_is_text(line) || cut) {
 		session_count(s, "smtp.auth_unanswered");
 		st->client_phase = C_CMD;
 		client_command(st, s, line, cut);
