@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "portolan/dissector.h"
+#include "portolan/wirestr.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
 
@@ -68,10 +69,6 @@
 
 /* A string kept from the wire (raw bytes, cut to a cap); p is NULL when
  * there is none. */
-struct ftp_str {
-	char *p;
-	uint16_t len;
-};
 
 enum ftp_kind { K_OTHER = 0, K_USER, K_PASS, K_AUTH_TLS, K_PASV, K_PORT, K_TRANSFER };
 
@@ -87,7 +84,7 @@ struct ftp_channel {
 };
 
 struct ftp_transfer {
-	struct ftp_str verb, file;
+	struct wire_str verb, file;
 	int16_t channel; /* index in channels, -1: none known */
 	uint16_t reply;  /* the completion reply; 0 until one came */
 };
@@ -114,8 +111,8 @@ struct ftp_dir {
 };
 
 struct ftp_state {
-	struct ftp_str banner, user, password, auth;
-	struct ftp_str *commands;
+	struct wire_str banner, user, password, auth;
+	struct wire_str *commands;
 	uint16_t *replies;
 	struct ftp_channel *channels;
 	struct ftp_transfer *transfers;
@@ -177,33 +174,27 @@ static bool equals_nocase(struct reader v, const char *lit)
 	return true;
 }
 
-static void str_free(struct ftp_str *s)
+static void str_free(struct wire_str *s)
 {
-	free(s->p);
-	s->p = NULL;
-	s->len = 0;
+	wire_str_free(s);
 }
 
 /* Keeps n bytes of p (cut to cap) in s, replacing what s held. */
-static void str_setn(struct ftp_str *s, struct session *ss, const void *p, size_t n, size_t cap)
+static void str_setn(struct wire_str *s, struct session *ss, const void *p, size_t n, size_t cap)
 {
-	if (n > cap) {
-		n = cap;
+	switch (wire_str_set(s, p, n, cap)) {
+	case WIRE_STR_CUT:
 		session_count(ss, "ftp.string_too_long");
-	}
-	char *q = malloc(n ? n : 1);
-	if (!q) {
+		break;
+	case WIRE_STR_NO_MEMORY:
 		session_count(ss, "ftp.out_of_memory");
-		return;
+		break;
+	default:
+		break;
 	}
-	if (n)
-		memcpy(q, p, n);
-	str_free(s);
-	s->p = q;
-	s->len = (uint16_t)n;
 }
 
-static void str_set(struct ftp_str *s, struct session *ss, struct reader v, size_t cap)
+static void str_set(struct wire_str *s, struct session *ss, struct reader v, size_t cap)
 {
 	size_t n = rd_remaining(&v);
 	const uint8_t *p = rd_take(&v, n);
@@ -456,7 +447,7 @@ static void keep_command(struct ftp_state *st, struct session *s, const void *p,
 	}
 	if (!list_ready((void **)&st->commands, FTP_MAX_COMMANDS, sizeof *st->commands, s))
 		return;
-	struct ftp_str *c = &st->commands[st->n_commands];
+	struct wire_str *c = &st->commands[st->n_commands];
 	str_setn(c, s, p, n, FTP_MAX_STRING);
 	if (c->p)
 		st->n_commands++;
@@ -1040,7 +1031,7 @@ static enum verdict ftp_probe(struct reader r, enum direction dir)
 
 /* ---- output ---- */
 
-static void emit_fstr(struct emitter *e, const char *key, const struct ftp_str *s)
+static void emit_fstr(struct emitter *e, const char *key, const struct wire_str *s)
 {
 	if (s->p)
 		emit_strn(e, key, s->p, s->len);

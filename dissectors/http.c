@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "portolan/dissector.h"
+#include "portolan/wirestr.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
 #include "portolan/summary.h"
@@ -68,14 +69,10 @@ enum http_phase {
 
 /* A string kept from the wire (raw bytes, cut to a cap); p is NULL when the
  * message had none. */
-struct http_str {
-	char *p;
-	uint16_t len;
-};
 
 struct http_txn {
-	struct http_str method, uri, host, user_agent;
-	struct http_str reason, server, content_type, upgrade;
+	struct wire_str method, uri, host, user_agent;
+	struct wire_str reason, server, content_type, upgrade;
 	uint64_t request_body_len, response_body_len;
 	uint16_t status; /* the final status; 0 until one is seen */
 	uint16_t interim[HTTP_MAX_INTERIM];
@@ -358,35 +355,33 @@ static enum http_kind method_kind(struct reader method)
 
 /* ---- transactions ---- */
 
-static void str_free(struct http_str *s)
+static void str_free(struct wire_str *s)
 {
-	free(s->p);
-	s->p = NULL;
-	s->len = 0;
+	wire_str_free(s);
 }
 
 /* Keeps v (cut to cap bytes) in s, replacing what s held. */
-static void str_set(struct http_str *s, struct session *ss, struct reader v, size_t cap)
+static void str_set(struct wire_str *s, struct session *ss, struct reader v, size_t cap)
 {
 	size_t n = rd_remaining(&v);
+	const uint8_t *data = rd_take(&v, n);
 
-	if (n > cap) {
-		n = cap;
-		session_count(ss, "http.string_too_long");
-	}
-	char *p = malloc(n ? n : 1);
-	if (!p) {
-		session_count(ss, "http.out_of_memory");
+	if (!data)
 		return;
+	switch (wire_str_set(s, data, n, cap)) {
+	case WIRE_STR_CUT:
+		session_count(ss, "http.string_too_long");
+		break;
+	case WIRE_STR_NO_MEMORY:
+		session_count(ss, "http.out_of_memory");
+		break;
+	default:
+		break;
 	}
-	rd_copy(&v, p, n);
-	str_free(s);
-	s->p = p;
-	s->len = (uint16_t)n;
 }
 
 /* Keeps v in s unless s already has a value (the first header wins). */
-static void str_set_first(struct http_str *s, struct session *ss, struct reader v, size_t cap)
+static void str_set_first(struct wire_str *s, struct session *ss, struct reader v, size_t cap)
 {
 	if (!s->p)
 		str_set(s, ss, v, cap);
@@ -1053,7 +1048,7 @@ static void http_release(void *state)
 
 /* ---- output ---- */
 
-static void emit_hstr(struct emitter *e, const char *key, const struct http_str *s)
+static void emit_hstr(struct emitter *e, const char *key, const struct wire_str *s)
 {
 	if (s->p)
 		emit_strn(e, key, s->p, s->len);

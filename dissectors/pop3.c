@@ -25,6 +25,7 @@
 
 #include "portolan/base64.h"
 #include "portolan/dissector.h"
+#include "portolan/wirestr.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
 
@@ -55,13 +56,8 @@ enum pop3_kind {
 
 enum sasl_mech { MECH_OTHER = 0, MECH_PLAIN, MECH_LOGIN, MECH_XOAUTH2, MECH_OAUTHBEARER };
 
-struct pop3_str {
-	char *p; /* NULL when absent */
-	uint16_t len;
-};
-
 struct pop3_cmd {
-	struct pop3_str text;
+	struct wire_str text;
 	int8_t result; /* 0: no answer, 1: +OK, -1: -ERR */
 };
 
@@ -73,8 +69,8 @@ struct pop3_pending {
 struct pop3_state {
 	struct line_state lines[2];
 	struct pop3_cmd *cmds; /* grown on demand, at most POP3_MAX_COMMANDS */
-	struct pop3_str *caps; /* at most POP3_MAX_CAPS */
-	struct pop3_str banner, user, mech, password, last_error;
+	struct wire_str *caps; /* at most POP3_MAX_CAPS */
+	struct wire_str banner, user, mech, password, last_error;
 	uint16_t n_cmds, cmd_alloc, n_caps, cap_alloc;
 	uint32_t truncated, caps_truncated;
 	uint64_t ok, err, retrieved, retrieved_bytes, encrypted[2];
@@ -139,33 +135,27 @@ static struct reader next_word(struct reader *v)
 	return w;
 }
 
-static void str_free(struct pop3_str *s)
+static void str_free(struct wire_str *s)
 {
-	free(s->p);
-	s->p = NULL;
-	s->len = 0;
+	wire_str_free(s);
 }
 
 /* Keeps n bytes (cut to POP3_MAX_STRING) in s, replacing what it held. */
-static void str_setn(struct pop3_str *s, struct session *ss, const void *data, size_t n)
+static void str_setn(struct wire_str *s, struct session *ss, const void *data, size_t n)
 {
-	if (n > POP3_MAX_STRING) {
-		n = POP3_MAX_STRING;
+	switch (wire_str_set(s, data, n, POP3_MAX_STRING)) {
+	case WIRE_STR_CUT:
 		session_count(ss, "pop3.string_too_long");
-	}
-	char *p = malloc(n ? n : 1);
-	if (!p) {
+		break;
+	case WIRE_STR_NO_MEMORY:
 		session_count(ss, "pop3.out_of_memory");
-		return;
+		break;
+	default:
+		break;
 	}
-	if (n)
-		memcpy(p, data, n);
-	str_free(s);
-	s->p = p;
-	s->len = (uint16_t)n;
 }
 
-static void str_set(struct pop3_str *s, struct session *ss, struct reader v)
+static void str_set(struct wire_str *s, struct session *ss, struct reader v)
 {
 	size_t n = rd_remaining(&v);
 	str_setn(s, ss, rd_take(&v, n), n);
@@ -311,7 +301,7 @@ static void add_capability(struct pop3_state *st, struct session *s, struct read
 		unsigned alloc = st->cap_alloc ? st->cap_alloc * 2u : 8u;
 		if (alloc > POP3_MAX_CAPS)
 			alloc = POP3_MAX_CAPS;
-		struct pop3_str *c = realloc(st->caps, alloc * sizeof *c);
+		struct wire_str *c = realloc(st->caps, alloc * sizeof *c);
 		if (!c) {
 			session_count(s, "pop3.out_of_memory");
 			return;
@@ -699,7 +689,7 @@ static enum verdict pop3_probe(struct reader r, enum direction dir)
 
 /* ---- output ---- */
 
-static void emit_pstr(struct emitter *e, const char *key, const struct pop3_str *s)
+static void emit_pstr(struct emitter *e, const char *key, const struct wire_str *s)
 {
 	if (s->p)
 		emit_strn(e, key, s->p, s->len);

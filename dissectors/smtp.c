@@ -29,6 +29,7 @@
 
 #include "portolan/base64.h"
 #include "portolan/dissector.h"
+#include "portolan/wirestr.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
 
@@ -90,20 +91,16 @@ enum smtp_header { H_NONE = 0, H_SUBJECT, H_MESSAGE_ID };
 
 /* A string kept from the wire (raw bytes, cut to a cap); p is NULL when
  * there was none. */
-struct smtp_str {
-	char *p;
-	uint16_t len;
-};
 
 /* A capped list of strings. */
 struct smtp_list {
-	struct smtp_str *v;
+	struct wire_str *v;
 	uint16_t n, alloc;
 	uint32_t truncated;
 };
 
 struct smtp_txn {
-	struct smtp_str mail_from, subject, message_id;
+	struct wire_str mail_from, subject, message_id;
 	struct smtp_list rcpt_to;
 	uint64_t size;  /* message bytes (unstuffed DATA, or BDAT chunks) */
 	uint16_t reply; /* the reply that ended it; 0: none seen */
@@ -119,7 +116,7 @@ _Static_assert(SMTP_MAX_TRANSACTIONS < 128, "txn index must fit an int8_t");
 struct smtp_state {
 	struct line_state lines[2];
 	struct line_state chunk_lines; /* header lines inside BDAT chunks */
-	struct smtp_str helo, mail_from, banner, auth, auth_user, auth_password;
+	struct wire_str helo, mail_from, banner, auth, auth_user, auth_password;
 	struct smtp_list rcpt_to, commands;
 	uint16_t *replies;
 	uint16_t n_replies, replies_alloc;
@@ -250,34 +247,28 @@ static bool looks_like_command(struct reader line)
 
 /* ---- kept strings and lists ---- */
 
-static void str_free(struct smtp_str *s)
+static void str_free(struct wire_str *s)
 {
-	free(s->p);
-	s->p = NULL;
-	s->len = 0;
+	wire_str_free(s);
 }
 
 /* Keeps n bytes at p (cut to cap) in s, replacing what s held. */
-static void str_set_bytes(struct smtp_str *s, struct session *ss, const void *p, size_t n,
+static void str_set_bytes(struct wire_str *s, struct session *ss, const void *p, size_t n,
                           size_t cap)
 {
-	if (n > cap) {
-		n = cap;
+	switch (wire_str_set(s, p, n, cap)) {
+	case WIRE_STR_CUT:
 		session_count(ss, "smtp.string_too_long");
-	}
-	char *q = malloc(n ? n : 1);
-	if (!q) {
+		break;
+	case WIRE_STR_NO_MEMORY:
 		session_count(ss, "smtp.out_of_memory");
-		return;
+		break;
+	default:
+		break;
 	}
-	if (n)
-		memcpy(q, p, n);
-	str_free(s);
-	s->p = q;
-	s->len = (uint16_t)n;
 }
 
-static void str_set(struct smtp_str *s, struct session *ss, struct reader v, size_t cap)
+static void str_set(struct wire_str *s, struct session *ss, struct reader v, size_t cap)
 {
 	size_t n = rd_remaining(&v);
 	const uint8_t *p = rd_take(&v, n);
@@ -285,7 +276,7 @@ static void str_set(struct smtp_str *s, struct session *ss, struct reader v, siz
 }
 
 /* Appends v to s, within cap bytes in all. */
-static void str_append(struct smtp_str *s, struct session *ss, struct reader v, size_t cap)
+static void str_append(struct wire_str *s, struct session *ss, struct reader v, size_t cap)
 {
 	size_t room = s->len < cap ? cap - s->len : 0;
 	size_t n = rd_remaining(&v);
@@ -330,7 +321,7 @@ static void list_add_bytes(struct smtp_list *l, struct session *ss, const void *
 		unsigned alloc = l->alloc ? l->alloc * 2u : 4u;
 		if (alloc > max)
 			alloc = max;
-		struct smtp_str *v = realloc(l->v, alloc * sizeof *v);
+		struct wire_str *v = realloc(l->v, alloc * sizeof *v);
 		if (!v) {
 			l->truncated++;
 			session_count(ss, "smtp.out_of_memory");
@@ -339,7 +330,7 @@ static void list_add_bytes(struct smtp_list *l, struct session *ss, const void *
 		l->v = v;
 		l->alloc = (uint16_t)alloc;
 	}
-	struct smtp_str *item = &l->v[l->n];
+	struct wire_str *item = &l->v[l->n];
 	memset(item, 0, sizeof *item);
 	str_set_bytes(item, ss, p, n, cap);
 	if (item->p)
@@ -504,7 +495,7 @@ static void message_line(struct smtp_state *st, struct session *s, struct reader
 	if (!t)
 		return;
 	if (is_ws(rd_peek(&line, 0))) { /* a folded continuation */
-		struct smtp_str *h = st->last_header == H_SUBJECT      ? &t->subject
+		struct wire_str *h = st->last_header == H_SUBJECT      ? &t->subject
 		                     : st->last_header == H_MESSAGE_ID ? &t->message_id
 		                                                       : NULL;
 		if (h && h->len == 0)
@@ -1310,7 +1301,7 @@ static enum verdict smtp_probe(struct reader r, enum direction dir)
 
 /* ---- output ---- */
 
-static void emit_sstr(struct emitter *e, const char *key, const struct smtp_str *s)
+static void emit_sstr(struct emitter *e, const char *key, const struct wire_str *s)
 {
 	if (s->p)
 		emit_strn(e, key, s->p, s->len);
@@ -1391,7 +1382,7 @@ static void smtp_emit(const void *state, struct emitter *e)
 }
 
 /* Appends to a summary buffer; wire text made safe for a terminal. */
-static size_t put_escaped(char *buf, size_t n, size_t at, const struct smtp_str *s)
+static size_t put_escaped(char *buf, size_t n, size_t at, const struct wire_str *s)
 {
 	if (at + 1 >= n)
 		return at;
