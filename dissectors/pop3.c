@@ -25,6 +25,7 @@
 
 #include "portolan/base64.h"
 #include "portolan/dissector.h"
+#include "portolan/sasl.h"
 #include "portolan/wirestr.h"
 #include "portolan/framing.h"
 #include "portolan/json.h"
@@ -53,8 +54,6 @@ enum pop3_kind {
 	K_LOGIN,      /* PASS, APOP: the answer says whether the login worked */
 	K_STLS,       /* "+OK" starts TLS */
 };
-
-enum sasl_mech { MECH_OTHER = 0, MECH_PLAIN, MECH_LOGIN, MECH_XOAUTH2, MECH_OAUTHBEARER };
 
 struct pop3_cmd {
 	struct wire_str text;
@@ -169,69 +168,20 @@ static void malformed(struct session *s, const char *counter)
 
 /* ---- base64 and SASL ---- */
 
-static enum sasl_mech mech_of(struct reader name)
-{
-	if (equals_nocase(name, "PLAIN"))
-		return MECH_PLAIN;
-	if (equals_nocase(name, "LOGIN"))
-		return MECH_LOGIN;
-	if (equals_nocase(name, "XOAUTH2"))
-		return MECH_XOAUTH2;
-	if (equals_nocase(name, "OAUTHBEARER"))
-		return MECH_OAUTHBEARER;
-	return MECH_OTHER;
-}
-
-/* The offset of byte c in d[from..n), or n. */
-static size_t find_byte(const uint8_t *d, size_t from, size_t n, uint8_t c)
-{
-	while (from < n && d[from] != c)
-		from++;
-	return from;
-}
-
 /* One decoded client response of a SASL exchange: the user, and the
  * password when the mechanism carries one in clear. */
 static void sasl_decoded(struct pop3_state *st, struct session *s, const uint8_t *d, size_t n)
 {
-	bool show = session_show_credentials(s);
-	unsigned step = st->sasl_step;
+	struct sasl_fields f = sasl_read(st->mech_kind, st->sasl_step, d, n);
 
-	switch (st->mech_kind) {
-	case MECH_PLAIN: { /* [authzid] NUL authcid NUL passwd */
-		size_t a = find_byte(d, 0, n, 0);
-		size_t b = a < n ? find_byte(d, a + 1, n, 0) : n;
-		if (step != 0 || b >= n) {
-			session_count(s, "pop3.bad_sasl");
-			return;
-		}
-		if (b > a + 1)
-			str_setn(&st->user, s, d + a + 1, b - a - 1);
-		else if (a > 0)
-			str_setn(&st->user, s, d, a);
-		if (show)
-			str_setn(&st->password, s, d + b + 1, n - b - 1);
+	if (f.bad) {
+		session_count(s, "pop3.bad_sasl");
 		return;
 	}
-	case MECH_LOGIN: /* the user, then the password */
-		if (step == 0)
-			str_setn(&st->user, s, d, n);
-		else if (step == 1 && show)
-			str_setn(&st->password, s, d, n);
-		return;
-	case MECH_XOAUTH2: /* "user=" user ^A "auth=Bearer " token ^A ^A */
-		if (step == 0 && n > 5 && memcmp(d, "user=", 5) == 0)
-			str_setn(&st->user, s, d + 5, find_byte(d, 5, n, 1) - 5);
-		return;
-	case MECH_OAUTHBEARER: { /* gs2 header "n,a=user," then ^A fields */
-		size_t at = find_byte(d, 0, n, ',');
-		if (step == 0 && at + 3 < n && d[at + 1] == 'a' && d[at + 2] == '=')
-			str_setn(&st->user, s, d + at + 3, find_byte(d, at + 3, n, ',') - at - 3);
-		return;
-	}
-	default:
-		return;
-	}
+	if (f.has_user)
+		str_set(&st->user, s, f.user);
+	if (f.has_password && session_show_credentials(s))
+		str_set(&st->password, s, f.password);
 }
 
 /* A base64 client response (an AUTH initial response or a line in the
@@ -430,7 +380,7 @@ static void client_line(struct pop3_state *st, struct session *s, struct reader 
 			struct reader rest = args;
 			struct reader mech = next_word(&rest);
 			str_set(&st->mech, s, mech);
-			st->mech_kind = (uint8_t)mech_of(mech);
+			st->mech_kind = (uint8_t)sasl_mech_of(mech);
 			st->sasl_step = 0;
 			st->in_auth = true;
 			bool initial = rd_remaining(&rest) > 0;
