@@ -148,9 +148,10 @@ static bool is_digit(int c)
 static bool bsd_timestamp(const struct reader *r)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	if (!rd_has(r, 15))
+	struct reader look = *r; /* a look ahead: r does not move */
+	const uint8_t *p = rd_take(&look, 15);
+	if (!p)
 		return false;
-	const uint8_t *p = r->data + r->off;
 	bool month = false;
 	for (size_t m = 0; m < 12; m++)
 		if (memcmp(p, months + 3 * m, 3) == 0)
@@ -164,9 +165,10 @@ static bool bsd_timestamp(const struct reader *r)
  * BSD layout too). */
 static bool iso_timestamp(const struct reader *r)
 {
-	if (!rd_has(r, 11))
+	struct reader look = *r; /* a look ahead: r does not move */
+	const uint8_t *p = rd_take(&look, 11);
+	if (!p)
 		return false;
-	const uint8_t *p = r->data + r->off;
 	return is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) &&
 	       p[4] == '-' && is_digit(p[5]) && is_digit(p[6]) && p[7] == '-' && is_digit(p[8]) &&
 	       is_digit(p[9]) && p[10] == 'T';
@@ -427,7 +429,7 @@ static size_t syslog_on_data(struct session *s, void *state, enum direction dir,
 		return len;
 	/* a batch: a new message starts at a line that starts with "<digit" */
 	size_t start = 0, i = 0, n = rd_remaining(&r);
-	const uint8_t *p = r.data + r.off;
+	const uint8_t *p = rd_take(&r, n); /* the datagram's bytes, n of them */
 	for (i = 0; i + 2 < n; i++) {
 		if (p[i] == '\n' && p[i + 1] == '<' && is_digit(p[i + 2])) {
 			parse_message(s, st, trimmed(rd_init(p + start, i - start)));
