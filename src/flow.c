@@ -193,6 +193,7 @@ void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason why)
 	t->stats.active--;
 	if (t->on_end)
 		t->on_end(f, why, t->ctx);
+	free(f->explain); /* a log the end callback did not draw */
 	free(f);
 }
 

@@ -29,6 +29,7 @@ struct options {
 	bool json;
 	bool verbose;
 	const char *output_path;
+	enum { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER } color;
 	struct pipeline_config pipeline;
 };
 
@@ -77,6 +78,11 @@ static void usage(FILE *fp)
 	    "  --close-delay S    wait after a TCP close before the record (default 5)\n"
 	    "  --nids-streams N   libnids' table size (default 16384; 288 bytes each up front)\n"
 	    "  --no-libnids       reassemble every TCP flow with our own reassembler\n"
+	    "  --explain          draw each session as a ladder of packets and explain it\n"
+	    "  --explain-packets N  packets drawn per session (default 40)\n"
+	    "  --explain-sessions N sessions drawn (default 20; the filter picks which)\n"
+	    "  --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
+	    "                     always or never\n"
 	    "  --port N|NAME      what a port is: its class, what runs there, cleartext or not\n"
 	    "  --ports            the built-in port table\n"
 	    "  --version          print the version\n"
@@ -97,6 +103,10 @@ enum long_only {
 	OPT_PORT,
 	OPT_PORTS,
 	OPT_NIDS_STREAMS,
+	OPT_EXPLAIN,
+	OPT_EXPLAIN_PACKETS,
+	OPT_EXPLAIN_SESSIONS,
+	OPT_COLOR,
 };
 
 static const struct option long_options[] = {
@@ -113,6 +123,11 @@ static const struct option long_options[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"ports", no_argument, NULL, OPT_PORTS},
     {"nids-streams", required_argument, NULL, OPT_NIDS_STREAMS},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"explain-packets", required_argument, NULL, OPT_EXPLAIN_PACKETS},
+    {"explain-sessions", required_argument, NULL, OPT_EXPLAIN_SESSIONS},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
     {NULL, 0, NULL, 0},
 };
 
@@ -172,6 +187,31 @@ static int parse_seconds(const char *arg, const char *name, usec_t *out)
 	return 0;
 }
 
+static int parse_color(struct options *o, const char *arg)
+{
+	if (!strcmp(arg, "auto"))
+		o->color = COLOR_AUTO;
+	else if (!strcmp(arg, "always"))
+		o->color = COLOR_ALWAYS;
+	else if (!strcmp(arg, "never"))
+		o->color = COLOR_NEVER;
+	else
+		return fail("--color wants auto, always or never (got '%s')", arg);
+	return 0;
+}
+
+/* Colours on a terminal unless NO_COLOR (https://no-color.org) is set;
+ * --color=always|never overrides both. */
+static bool use_color(const struct options *o)
+{
+	if (o->color != COLOR_AUTO)
+		return o->color == COLOR_ALWAYS;
+	const char *no = getenv("NO_COLOR");
+	if (no && *no)
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
 static int parse_long_option(struct options *o, int c, const char *arg)
 {
 	unsigned long long v;
@@ -207,6 +247,23 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 			            arg);
 		o->pipeline.stream.nids_streams = (int)v;
 		return 0;
+	case OPT_EXPLAIN:
+		o->pipeline.explain.on = true;
+		return 0;
+	case OPT_EXPLAIN_PACKETS:
+		if (!parse_number(arg, 1, 100000, &v))
+			return fail("--explain-packets wants a number from 1 to 100000 (got '%s')",
+			            arg);
+		o->pipeline.explain.max_packets = (unsigned)v;
+		return 0;
+	case OPT_EXPLAIN_SESSIONS:
+		if (!parse_number(arg, 1, 100000, &v))
+			return fail("--explain-sessions wants a number from 1 to 100000 (got '%s')",
+			            arg);
+		o->pipeline.explain.max_sessions = (unsigned)v;
+		return 0;
+	case OPT_COLOR:
+		return parse_color(o, arg);
 	}
 	return 2;
 }
@@ -329,6 +386,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 	}
 	if (o->n_files && o->live.iface)
 		return fail("%s", "use either -r or -i, not both");
+	if (o->pipeline.explain.on && o->json && !o->output_path)
+		return fail("%s", "--explain draws on stdout: write JSON records with -o FILE");
+	o->pipeline.explain.color = use_color(o);
 	return build_filter(o, argc, argv);
 }
 
@@ -428,6 +488,8 @@ int main(int argc, char **argv)
 		free(o.filter);
 		return fail("%s", err);
 	}
+	if (json)
+		pl.explain.fp = stdout; /* records go to -o FILE */
 	if (cap.live)
 		live_capture = &cap;
 	install_signals();
@@ -440,6 +502,7 @@ int main(int argc, char **argv)
 		status = pl.packets ? 0 : 1;
 	}
 	pipeline_flush(&pl);
+	explain_finish(&pl.explain);
 	if (json)
 		output_json_record(&out, pipeline_emit_stats, &pl);
 	fflush(out.fp); /* records first, then the summary */

@@ -19,6 +19,7 @@ void pipeline_config_default(struct pipeline_config *cfg)
 	defrag_config_default(&cfg->defrag);
 	dissect_config_default(&cfg->dissect);
 	stream_config_default(&cfg->stream);
+	explain_config_default(&cfg->explain);
 }
 
 /* A flow ended: the dissector finishes, the record is written, the state
@@ -30,6 +31,8 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ctx)
 	if (f->proto == TRANSPORT_TCP)
 		stream_flow_end(&pl->stream, f); /* held bytes reach the dissector first */
 	dissect_end(&pl->dissect, f, pl->now);
+	if (f->explain)
+		explain_flow_end(&pl->explain, f, dissect_protocol(f));
 	output_session(pl->out, f, end_reasons[why]);
 	counters_add(&pl->protocols, dissect_protocol(f), 1);
 	dissect_release(f);
@@ -42,6 +45,8 @@ int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct
 	pl->cfg = *cfg;
 	pl->out = out;
 	pl->dissect.cfg = cfg->dissect;
+	pl->explain.cfg = cfg->explain;
+	pl->explain.fp = out->fp;
 	pl->dissect.counters = &pl->counters;
 	pl->dissect.expects.counters = &pl->counters;
 	pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
@@ -104,6 +109,7 @@ static void to_flow(struct pipeline *pl, const struct packet *p)
 	if (created)
 		dissect_expected(&pl->dissect, f, p->ts);
 	flow_update(pl->flows, f, p, dir);
+	explain_packet(&pl->explain, f, dir, p);
 	transport_payload(pl, f, dir, p);
 }
 

@@ -94,14 +94,20 @@ static void print_class(FILE *out, unsigned port)
 	fprintf(out, "  Ephemeral (client) ports are the operating system's choice: IANA suggests "
 	             "49152-65535 and Windows uses it, Linux uses 32768-60999 (inside the "
 	             "registered range), and NAT rewrites ports.\n");
+	const char *fit = teach_client_port_fit((uint16_t)port);
+	if (fit)
+		fprintf(out, "  As a client port, %u %s.\n", port, fit);
+}
+
+const char *teach_client_port_fit(uint16_t port)
+{
 	if (port >= 49152 && port <= 60999)
-		fprintf(out, "  As a client port, %u fits both Linux and Windows.\n", port);
-	else if (port >= 32768 && port < 49152)
-		fprintf(out, "  As a client port, %u fits Linux (32768-60999) but not Windows.\n",
-		        port);
-	else if (port > 60999)
-		fprintf(out, "  As a client port, %u fits Windows (49152-65535) but not Linux.\n",
-		        port);
+		return "fits both Linux (32768-60999) and Windows (49152-65535)";
+	if (port >= 32768 && port < 49152)
+		return "fits Linux (32768-60999) but not Windows";
+	if (port > 60999)
+		return "fits Windows (49152-65535) but not Linux";
+	return NULL;
 }
 
 static void print_card(FILE *out, const struct port_entry *e, const char *transport)

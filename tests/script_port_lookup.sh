@@ -44,7 +44,7 @@ check "49152" "port 49152: dynamic" --port 49152
 check "65535" "port 65535: dynamic" --port 65535
 check "last port" "65535 is the last port" --port 80
 check "linux range" "Linux uses 32768-60999" --port 443
-check "client port fits both" "fits both Linux and Windows" --port 50000
+check "client port fits both" "fits both Linux (32768-60999) and Windows (49152-65535)" --port 50000
 check "client port fits Linux" "fits Linux (32768-60999) but not Windows" --port 40000
 check_error "65536" --port 65536
 check_error "-1" --port -1

@@ -67,6 +67,7 @@ struct tcp_endpoint {
 struct flow_stream;  /* TCP reassembly state of both directions (stream.c) */
 struct byte_buffer;  /* bytes a dissector has not consumed yet, or probe bytes */
 struct expect_entry; /* an expectation that made a flow (dissect.h) */
+struct explain_log;  /* --explain's packet log (explain.c) */
 
 struct flow {
 	struct flow *hash_next;
@@ -126,6 +127,9 @@ struct flow {
 	 * own for detached test sessions (expected_owned) */
 	struct expected_from *expected;
 	struct expect_entry *expect_slot;
+	/* --explain: the packets logged for the ladder (explain.c) */
+	struct explain_log *explain;
+	bool explain_refused; /* over the session cap: never logged */
 };
 
 _Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");

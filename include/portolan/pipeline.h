@@ -11,6 +11,7 @@
 #include "portolan/decode.h"
 #include "portolan/defrag.h"
 #include "portolan/dissect.h"
+#include "portolan/explain.h"
 #include "portolan/flow.h"
 #include "portolan/output.h"
 #include "portolan/stream.h"
@@ -20,6 +21,7 @@ struct pipeline_config {
 	struct defrag_config defrag;
 	struct dissect_config dissect;
 	struct stream_config stream;
+	struct explain_config explain;
 };
 
 void pipeline_config_default(struct pipeline_config *cfg);
@@ -30,6 +32,7 @@ struct pipeline {
 	struct defrag *defrag;
 	struct dissect_ctx dissect;
 	struct stream_ctx stream;
+	struct explain_ctx explain;
 	struct output *out;
 	struct counters counters;  /* named counters from every stage */
 	struct counters protocols; /* sessions written, by protocol */

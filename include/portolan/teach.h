@@ -2,6 +2,7 @@
 #ifndef PORTOLAN_TEACH_H
 #define PORTOLAN_TEACH_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* `--port N|NAME`: the port's class with IANA's exact ranges, what is
@@ -12,5 +13,10 @@ int teach_port(FILE *out, FILE *err, const char *arg);
 
 /* `--ports`: the built-in table (the same one that fills `service`). */
 void teach_ports(FILE *out);
+
+/* Which operating systems' default ephemeral ranges a client port fits
+ * ("fits both Linux (32768-60999) and Windows (49152-65535)"), or NULL
+ * below 32768 (outside every default range). */
+const char *teach_client_port_fit(uint16_t port);
 
 #endif
