@@ -3,12 +3,14 @@
  * main() only parses options, opens the packet sources and the output, and
  * runs the loop; every stage lives in its own file (see pipeline.c). */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -410,6 +412,53 @@ static usec_t wall_clock(void)
 	return (usec_t)tv.tv_sec * USEC_PER_SEC + (usec_t)tv.tv_usec;
 }
 
+/* A progress line on stderr for long offline reads, when stderr is a
+ * terminal: packets so far and an estimate of how much of the input was
+ * read (record headers counted at pcap's 16 bytes). */
+struct progress {
+	bool on;
+	uint64_t total_bytes, read_bytes;
+	usec_t next_draw;
+	bool drawn;
+};
+
+static void progress_init(struct progress *pg, const struct options *o, const struct capture *cap)
+{
+	memset(pg, 0, sizeof *pg);
+	if (cap->live || !isatty(STDERR_FILENO))
+		return;
+	for (size_t i = 0; i < o->n_files; i++) {
+		struct stat st;
+		if (strcmp(o->files[i], "-") != 0 && stat(o->files[i], &st) == 0)
+			pg->total_bytes += (uint64_t)st.st_size;
+	}
+	pg->on = pg->total_bytes > 0;
+	pg->next_draw = wall_clock() + USEC_PER_SEC; /* short reads never show it */
+}
+
+static void progress_packet(struct progress *pg, const struct pipeline *pl, uint32_t caplen)
+{
+	if (!pg->on)
+		return;
+	pg->read_bytes += caplen + 16u;
+	if ((pl->packets & 0xfff) != 0)
+		return;
+	usec_t now = wall_clock();
+	if (now < pg->next_draw)
+		return;
+	pg->next_draw = now + USEC_PER_SEC / 4;
+	double pct = 100.0 * (double)pg->read_bytes / (double)pg->total_bytes;
+	fprintf(stderr, "\rportolan: %" PRIu64 " packets, ~%.0f%% read ", pl->packets,
+	        pct > 100.0 ? 100.0 : pct);
+	pg->drawn = true;
+}
+
+static void progress_done(struct progress *pg)
+{
+	if (pg->drawn)
+		fputs("\r\033[K", stderr); /* erase the line: the summary follows */
+}
+
 /* Reads every packet into the pipeline.  Returns -1 when a read failed
  * (err filled), else 0. */
 static int run(struct options *o, struct capture *cap, struct pipeline *pl, char *err,
@@ -417,9 +466,13 @@ static int run(struct options *o, struct capture *cap, struct pipeline *pl, char
 {
 	struct capture_packet pkt;
 	uint64_t n = 0;
+	struct progress pg;
+	progress_init(&pg, o, cap);
 
 	while (!stop_requested && (!o->max_packets || n < o->max_packets)) {
 		int rc = capture_next(cap, &pkt, err, errlen);
+		if (rc < 0)
+			progress_done(&pg);
 		if (stats_requested) {
 			stats_requested = 0;
 			pipeline_print_summary(pl, stderr);
@@ -433,8 +486,10 @@ static int run(struct options *o, struct capture *cap, struct pipeline *pl, char
 			continue;
 		}
 		pipeline_packet(pl, pkt.linktype, pkt.ts, pkt.data, pkt.caplen, pkt.wirelen);
+		progress_packet(&pg, pl, pkt.caplen);
 		n++;
 	}
+	progress_done(&pg);
 	return 0;
 }
 
@@ -488,6 +543,7 @@ int main(int argc, char **argv)
 		free(o.filter);
 		return fail("%s", err);
 	}
+	out.color = !json && o.pipeline.explain.color;
 	if (json)
 		pl.explain.fp = stdout; /* records go to -o FILE */
 	if (cap.live)

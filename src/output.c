@@ -119,7 +119,7 @@ static const struct emitter_ops text_detail_ops = {
 
 static void write_text(struct output *o, const struct flow *f)
 {
-	record_text_line(o->fp, f);
+	record_text_line(o->fp, f, o->color);
 	if (!o->verbose || !f->dissector || !f->dissector->emit)
 		return;
 	struct text_detail t = {.fp = o->fp};

@@ -165,7 +165,30 @@ static void format_endpoint(char *out, size_t n, const struct flow *f, enum dire
 		snprintf(out, n, "%s:%u (%s)", ip, f->port[side], port_class(f->port[side]));
 }
 
-void record_text_line(FILE *fp, const struct flow *f)
+#define TC_RESET "\033[0m"
+#define TC_PROTO "\033[1;36m" /* bold cyan */
+#define TC_GOOD "\033[32m"
+#define TC_BAD "\033[31m"
+#define TC_DIM "\033[2m"
+
+/* Zeek's states where the connection did not work out (refused, unanswered,
+ * reset, rejected by the other side). */
+static bool state_is_bad(const char *st)
+{
+	return !strcmp(st, "REJ") || !strcmp(st, "S0") || !strcmp(st, "RSTO") ||
+	       !strcmp(st, "RSTR") || !strcmp(st, "RSTOS0") || !strcmp(st, "RSTRH");
+}
+
+/* The alerts, after the summary: " !cleartext-credentials !gap". */
+static void text_alerts(FILE *fp, const struct flow *f, bool color)
+{
+	for (int a = 0; a < ALERT_COUNT; a++)
+		if (f->alerts & (1u << a))
+			fprintf(fp, " %s!%s%s", color ? TC_BAD : "", alert_name((enum alert)a),
+			        color ? TC_RESET : "");
+}
+
+void record_text_line(FILE *fp, const struct flow *f, bool color)
 {
 	char client[80], server[80], summary[512] = "", safe[1024];
 
@@ -176,7 +199,12 @@ void record_text_line(FILE *fp, const struct flow *f)
 	if (strnlen(summary, sizeof summary) > TEXT_SUMMARY_MAX) /* one line stays one line */
 		memcpy(summary + TEXT_SUMMARY_MAX - 3, "...", 4);
 	text_escape(summary, strnlen(summary, sizeof summary), safe, sizeof safe);
-	fprintf(fp, "%s %-36s -> %-36s %-11s %-6s %8.3fs%s%s\n",
-	        f->proto == TRANSPORT_TCP ? "TCP" : "UDP", client, server, dissect_protocol(f),
-	        flow_conn_state(f), seconds(f->ts_last - f->ts_first), safe[0] ? " " : "", safe);
+	const char *state = flow_conn_state(f);
+	const char *state_color = state_is_bad(state) ? TC_BAD : TC_GOOD;
+	fprintf(fp, "%s %-36s -> %-36s %s%-11s%s %s%-6s%s %8.3fs%s%s",
+	        f->proto == TRANSPORT_TCP ? "TCP" : "UDP", client, server, color ? TC_PROTO : "",
+	        dissect_protocol(f), color ? TC_RESET : "", color ? state_color : "", state,
+	        color ? TC_RESET : "", seconds(f->ts_last - f->ts_first), safe[0] ? " " : "", safe);
+	text_alerts(fp, f, color);
+	fputc('\n', fp);
 }

@@ -20,6 +20,7 @@ struct output {
 	bool close_fp;
 	enum output_format format;
 	bool verbose; /* text: the protocol object as key: value lines */
+	bool color;   /* text: ANSI colours (set by the caller after output_open) */
 	struct json_writer jw;
 	uint64_t records;
 };

@@ -4,6 +4,7 @@
 #ifndef PORTOLAN_RECORD_H
 #define PORTOLAN_RECORD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "portolan/emitter.h"
@@ -25,7 +26,8 @@ void record_emit(struct emitter *e, const struct flow *f, const char *end_reason
 
 /* The one-line text form:
  *   UDP 10.0.0.5:51000 (registered) -> 10.0.0.53:53 (well-known) dns SF 0.021s A ...
+ * followed by the alerts (" !gap"); with ANSI colours when color is set.
  */
-void record_text_line(FILE *fp, const struct flow *f);
+void record_text_line(FILE *fp, const struct flow *f, bool color);
 
 #endif
