@@ -679,6 +679,10 @@ void explain_flow_end(struct explain_ctx *x, struct flow *f, const char *protoco
 	FILE *fp = x->fp ? x->fp : stdout;
 	if (!l)
 		return;
+	if (!x->cfg.draw) {
+		explain_release(f);
+		return;
+	}
 	fputc('\n', fp);
 	draw_header(x, fp, f, protocol);
 	for (unsigned i = 0; i < l->n; i++)
@@ -693,9 +697,154 @@ void explain_flow_end(struct explain_ctx *x, struct flow *f, const char *protoco
 
 void explain_finish(const struct explain_ctx *x)
 {
-	if (x->cfg.on && x->sessions_not_drawn)
+	if (x->cfg.on && x->cfg.draw && x->sessions_not_drawn)
 		fprintf(x->fp ? x->fp : stdout,
 		        "\n%" PRIu64 " more session%s not drawn (--explain-sessions %u)\n",
 		        x->sessions_not_drawn, x->sessions_not_drawn == 1 ? "" : "s",
 		        x->cfg.max_sessions);
+}
+
+/* ---- for the HTML report ---- */
+
+int explain_quality(const struct flow *f)
+{
+	const struct explain_log *l = f->explain;
+	if (!l)
+		return 0;
+	if (!l->tcp)
+		return l->side[DIR_CLIENT].packets && l->side[DIR_SERVER].packets ? 2 : 1;
+	int q = 1;
+	if (l->synack_ts && l->handshake_ack_ts)
+		q++;
+	if (l->side[DIR_CLIENT].data_packets && l->side[DIR_SERVER].data_packets)
+		q++;
+	if (l->side[DIR_CLIENT].fins && l->side[DIR_SERVER].fins)
+		q++;
+	if (l->n >= l->cap)
+		q--; /* does not fit the picture */
+	return q;
+}
+
+char *explain_prose(const struct flow *f, const char *protocol)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (!f->explain)
+		return NULL;
+	FILE *fp = open_memstream(&buf, &len);
+	if (!fp)
+		return NULL;
+	struct explain_ctx plain = {0};
+	explain_text(&plain, fp, f, f->explain, protocol);
+	fclose(fp);
+	return buf;
+}
+
+#define SVG_CLIENT_X 90
+#define SVG_SERVER_X 600
+#define SVG_WIDTH 690
+#define SVG_ROW 50
+#define SVG_TOP 70
+
+static void svg_text(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", fp);
+			break;
+		case '<':
+			fputs("&lt;", fp);
+			break;
+		case '>':
+			fputs("&gt;", fp);
+			break;
+		case '"':
+			fputs("&quot;", fp);
+			break;
+		default:
+			fputc(is_text((uint8_t)*s) ? *s : '.', fp);
+		}
+	}
+}
+
+static void svg_arrow(FILE *fp, const struct explain_log *l, const struct arrow *a, unsigned i,
+                      const char *protocol)
+{
+	unsigned y = SVG_TOP + i * SVG_ROW;
+	bool right = a->dir == DIR_CLIENT;
+	const char *cls = (a->flags & TCP_RST) || a->mark != MARK_NONE ? "bad"
+	                  : right                                      ? "c2s"
+	                                                               : "s2c";
+	char label[96];
+	arrow_label(a, l->tcp, protocol, label, sizeof label);
+	fprintf(fp, "<text class=\"t\" x=\"8\" y=\"%u\">%.6f</text>\n", y + 4,
+	        (double)(a->ts - l->t0) / (double)USEC_PER_SEC);
+	fprintf(fp,
+	        "<line class=\"%s\" x1=\"%d\" y1=\"%u\" x2=\"%d\" y2=\"%u\" "
+	        "marker-end=\"url(#head-%s)\"/>\n",
+	        cls, right ? SVG_CLIENT_X : SVG_SERVER_X, y,
+	        right ? SVG_SERVER_X - 4 : SVG_CLIENT_X + 4, y + SVG_ROW / 2, cls);
+	fprintf(fp, "<text class=\"l\" x=\"%d\" y=\"%u\">", (SVG_CLIENT_X + SVG_SERVER_X) / 2, y);
+	svg_text(fp, label);
+	if (a->mark == MARK_RETRANSMISSION)
+		fputs(" (retransmission)", fp);
+	else if (a->mark == MARK_FILLS_HOLE)
+		fputs(" (out of order)", fp);
+	fputs("</text>\n", fp);
+	if (a->snippet[0]) {
+		fprintf(fp, "<text class=\"s\" x=\"%d\" y=\"%u\">",
+		        (SVG_CLIENT_X + SVG_SERVER_X) / 2, y + 31);
+		svg_text(fp, a->snippet);
+		fputs("</text>\n", fp);
+	}
+}
+
+static void svg_head(FILE *fp, const struct flow *f, const char *protocol, unsigned height)
+{
+	char c[64], s[64];
+	ip_addr_format(&f->addr[DIR_CLIENT], c, sizeof c);
+	ip_addr_format(&f->addr[DIR_SERVER], s, sizeof s);
+	fprintf(fp,
+	        "<svg class=\"ladder\" viewBox=\"0 0 %d %u\" "
+	        "role=\"img\">\n<defs>",
+	        SVG_WIDTH, height);
+	static const char *const kinds[] = {"c2s", "s2c", "bad"};
+	for (int k = 0; k < 3; k++)
+		fprintf(fp,
+		        "<marker id=\"head-%s\" class=\"%s\" markerWidth=\"10\" markerHeight=\"8\" "
+		        "refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 "
+		        "z\"/></marker>",
+		        kinds[k], kinds[k]);
+	fputs("</defs>\n<text class=\"h\" x=\"4\" y=\"20\">client ", fp);
+	svg_text(fp, c);
+	fprintf(fp, ":%u</text>\n<text class=\"h\" x=\"%d\" y=\"40\" text-anchor=\"end\">server ",
+	        f->port[DIR_CLIENT], SVG_WIDTH - 4);
+	svg_text(fp, s);
+	fprintf(fp, ":%u (", f->port[DIR_SERVER]);
+	svg_text(fp, protocol);
+	fputs(")</text>\n", fp);
+	fprintf(fp,
+	        "<line class=\"life\" x1=\"%d\" y1=\"50\" x2=\"%d\" y2=\"%u\"/>"
+	        "<line class=\"life\" x1=\"%d\" y1=\"50\" x2=\"%d\" y2=\"%u\"/>\n",
+	        SVG_CLIENT_X, SVG_CLIENT_X, height - 10, SVG_SERVER_X, SVG_SERVER_X, height - 10);
+}
+
+char *explain_svg(const struct flow *f, const char *protocol)
+{
+	const struct explain_log *l = f->explain;
+	char *buf = NULL;
+	size_t len = 0;
+	if (!l)
+		return NULL;
+	FILE *fp = open_memstream(&buf, &len);
+	if (!fp)
+		return NULL;
+	unsigned height = SVG_TOP + l->n * SVG_ROW + 20;
+	svg_head(fp, f, protocol, height);
+	for (unsigned i = 0; i < l->n; i++)
+		svg_arrow(fp, l, &l->arrows[i], i, protocol);
+	fputs("</svg>\n", fp);
+	fclose(fp);
+	return buf;
 }

@@ -16,6 +16,7 @@
 
 #include "portolan/capture.h"
 #include "portolan/pipeline.h"
+#include "portolan/report.h"
 #include "portolan/teach.h"
 
 #define MAX_FILES 64
@@ -31,6 +32,7 @@ struct options {
 	bool json;
 	bool verbose;
 	const char *output_path;
+	const char *report_path;
 	enum { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER } color;
 	struct pipeline_config pipeline;
 };
@@ -85,6 +87,8 @@ static void usage(FILE *fp)
 	    "  --explain-sessions N sessions drawn (default 20; the filter picks which)\n"
 	    "  --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
 	    "                     always or never\n"
+	    "  --report FILE.html one self-contained page: summary, charts, findings,\n"
+	    "                     a TCP ladder beside a UDP exchange, the session table\n"
 	    "  --port N|NAME      what a port is: its class, what runs there, cleartext or not\n"
 	    "  --ports            the built-in port table\n"
 	    "  --version          print the version\n"
@@ -109,6 +113,7 @@ enum long_only {
 	OPT_EXPLAIN_PACKETS,
 	OPT_EXPLAIN_SESSIONS,
 	OPT_COLOR,
+	OPT_REPORT,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +135,7 @@ static const struct option long_options[] = {
     {"explain-sessions", required_argument, NULL, OPT_EXPLAIN_SESSIONS},
     {"color", required_argument, NULL, OPT_COLOR},
     {"colour", required_argument, NULL, OPT_COLOR},
+    {"report", required_argument, NULL, OPT_REPORT},
     {NULL, 0, NULL, 0},
 };
 
@@ -251,6 +257,7 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_EXPLAIN:
 		o->pipeline.explain.on = true;
+		o->pipeline.explain.draw = true;
 		return 0;
 	case OPT_EXPLAIN_PACKETS:
 		if (!parse_number(arg, 1, 100000, &v))
@@ -266,6 +273,10 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_COLOR:
 		return parse_color(o, arg);
+	case OPT_REPORT:
+		o->report_path = arg;
+		o->pipeline.explain.on = true; /* the report's ladders */
+		return 0;
 	}
 	return 2;
 }
@@ -391,6 +402,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	if (o->pipeline.explain.on && o->json && !o->output_path)
 		return fail("%s", "--explain draws on stdout: write JSON records with -o FILE");
 	o->pipeline.explain.color = use_color(o);
+	if (o->report_path && !o->pipeline.explain.draw)
+		o->pipeline.explain.max_sessions = 500; /* candidates for the report's ladders */
 	return build_filter(o, argc, argv);
 }
 
@@ -493,6 +506,27 @@ static int run(struct options *o, struct capture *cap, struct pipeline *pl, char
 	return 0;
 }
 
+/* --report: the page, titled with what was read. */
+static int write_report(const struct options *o, const struct pipeline *pl)
+{
+	char inputs[1024] = "", err[512];
+	size_t used = 0;
+	if (o->live.iface)
+		snprintf(inputs, sizeof inputs, "live capture on %s", o->live.iface);
+	for (size_t i = 0; i < o->n_files && used < sizeof inputs; i++) {
+		int w = snprintf(inputs + used, sizeof inputs - used, "%s%s", i ? ", " : "",
+		                 o->files[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (report_write(pl->report, pl, o->report_path, inputs, err, sizeof err) < 0) {
+		fprintf(stderr, "portolan: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void print_live_drops(struct capture *cap)
 {
 	uint64_t recv, drop, ifdrop;
@@ -544,6 +578,13 @@ int main(int argc, char **argv)
 		return fail("%s", err);
 	}
 	out.color = !json && o.pipeline.explain.color;
+	if (o.report_path && !(pl.report = report_new())) {
+		pipeline_free(&pl);
+		capture_close(&cap);
+		output_close(&out);
+		free(o.filter);
+		return fail("%s", "out of memory");
+	}
 	if (json)
 		pl.explain.fp = stdout; /* records go to -o FILE */
 	if (cap.live)
@@ -559,6 +600,8 @@ int main(int argc, char **argv)
 	}
 	pipeline_flush(&pl);
 	explain_finish(&pl.explain);
+	if (pl.report && write_report(&o, &pl) < 0)
+		status = 1;
 	if (json)
 		output_json_record(&out, pipeline_emit_stats, &pl);
 	fflush(out.fp); /* records first, then the summary */
@@ -567,6 +610,7 @@ int main(int argc, char **argv)
 		print_live_drops(&cap);
 	live_capture = NULL;
 	pipeline_free(&pl);
+	report_free(pl.report);
 	output_close(&out);
 	capture_close(&cap);
 	free(o.filter);

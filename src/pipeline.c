@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "portolan/pipeline.h"
+#include "portolan/report.h"
 
 #define EXPIRE_INTERVAL (1 * USEC_PER_SEC)
 
@@ -31,6 +32,8 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ctx)
 	if (f->proto == TRANSPORT_TCP)
 		stream_flow_end(&pl->stream, f); /* held bytes reach the dissector first */
 	dissect_end(&pl->dissect, f, pl->now);
+	if (pl->report)
+		report_session(pl->report, f, dissect_protocol(f));
 	if (f->explain)
 		explain_flow_end(&pl->explain, f, dissect_protocol(f));
 	output_session(pl->out, f, end_reasons[why]);

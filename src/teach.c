@@ -110,6 +110,18 @@ const char *teach_client_port_fit(uint16_t port)
 	return NULL;
 }
 
+bool teach_card_lookup(const char *service, struct teach_card *out)
+{
+	const struct card *c = card_for(service);
+	if (!c)
+		return false;
+	out->what = c->what;
+	out->cleartext = c->cleartext;
+	out->instead = c->instead;
+	out->note = c->note;
+	return true;
+}
+
 static void print_card(FILE *out, const struct port_entry *e, const char *transport)
 {
 	const struct card *c = card_for(e->service);

@@ -22,6 +22,7 @@ struct explain_config {
 	unsigned max_packets;  /* arrows drawn per session (default 40) */
 	unsigned max_sessions; /* sessions drawn (default 20) */
 	bool color;            /* ANSI colours */
+	bool draw;             /* draw on the terminal (off: logs for --report only) */
 };
 void explain_config_default(struct explain_config *cfg);
 
@@ -42,6 +43,14 @@ void explain_flow_end(struct explain_ctx *x, struct flow *f, const char *protoco
 
 /* Frees f's log without drawing it. */
 void explain_release(struct flow *f);
+
+/* For the HTML report, while f still has its log: how good an example f is
+ * (0 none; higher is better: a full handshake, data both ways, a close),
+ * its ladder as an SVG element and its explanation as plain text (one
+ * "  * " bullet per line); both malloc'd, NULL when f has no log. */
+int explain_quality(const struct flow *f);
+char *explain_svg(const struct flow *f, const char *protocol);
+char *explain_prose(const struct flow *f, const char *protocol);
 
 /* The closing line after the run: how many sessions were not drawn. */
 void explain_finish(const struct explain_ctx *x);

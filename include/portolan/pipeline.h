@@ -16,6 +16,8 @@
 #include "portolan/output.h"
 #include "portolan/stream.h"
 
+struct report;
+
 struct pipeline_config {
 	struct flow_config flow;
 	struct defrag_config defrag;
@@ -33,6 +35,7 @@ struct pipeline {
 	struct dissect_ctx dissect;
 	struct stream_ctx stream;
 	struct explain_ctx explain;
+	struct report *report; /* --report: set by the caller, or NULL */
 	struct output *out;
 	struct counters counters;  /* named counters from every stage */
 	struct counters protocols; /* sessions written, by protocol */

@@ -2,6 +2,7 @@
 #ifndef PORTOLAN_TEACH_H
 #define PORTOLAN_TEACH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,6 +14,16 @@ int teach_port(FILE *out, FILE *err, const char *arg);
 
 /* `--ports`: the built-in table (the same one that fills `service`). */
 void teach_ports(FILE *out);
+
+/* A protocol's teaching card (the HTML report shows it beside findings):
+ * what it does, what crosses in clear (NULL: encrypted), the secure
+ * alternative and a misconception corrected (either may be NULL). */
+struct teach_card {
+	const char *what, *cleartext, *instead, *note;
+};
+/* By service name as in the port table ("telnet", "pop3"...); false when
+ * there is no card. */
+bool teach_card_lookup(const char *service, struct teach_card *out);
 
 /* Which operating systems' default ephemeral ranges a client port fits
  * ("fits both Linux (32768-60999) and Windows (49152-65535)"), or NULL
