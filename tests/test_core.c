@@ -25,7 +25,10 @@ static void test_reader_reads_and_fails_sticky(void **state)
 	assert_int_equal(rd_be32(&r), 0); /* only 2 left */
 	assert_false(rd_ok(&r));
 	assert_int_equal(rd_u8(&r), 0); /* still failed */
-	assert_int_equal(rd_remaining(&r), 2);
+	/* nothing remains to a failed reader, so `while (rd_remaining(&r))`
+	 * loops end at the first bad read */
+	assert_int_equal(rd_remaining(&r), 0);
+	assert_int_equal(rd_offset(&r), 5);
 }
 
 static void test_reader_sub_and_take(void **state)

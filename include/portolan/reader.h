@@ -30,9 +30,12 @@ static inline bool rd_ok(const struct reader *r)
 {
 	return !r->err;
 }
+/* Zero once the reader has failed, so a loop that runs while bytes remain
+ * ends at the first bad read instead of spinning on reads that return 0
+ * (found by fuzzing: a TLS extension list whose entry overran it). */
 static inline size_t rd_remaining(const struct reader *r)
 {
-	return r->len - r->off;
+	return r->err ? 0 : r->len - r->off;
 }
 static inline size_t rd_offset(const struct reader *r)
 {
