@@ -68,7 +68,7 @@ static const struct port_entry ports[] = {
     {3128, T, "http-proxy", "http", "HTTP proxy (Squid)"},
     {3268, T, "ldap-gc", "ldap", "LDAP global catalog"},
     {3306, T, "mysql", "mysql", "MySQL"},
-    {3389, T, "rdp", "rdp", "Remote Desktop Protocol"},
+    {3389, T | U, "rdp", "rdp", "Remote Desktop Protocol (UDP: its transport extension)"},
     {3478, T | U, "stun", "stun", "Session Traversal Utilities for NAT"},
     {4500, U, "ipsec-nat-t", "ipsec-nat-t", "IPsec NAT traversal"},
     {5060, T | U, "sip", "sip", "Session Initiation Protocol"},
