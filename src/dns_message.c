@@ -218,6 +218,11 @@ static int read_name(struct reader *cur, struct dns_name *out)
 	return DNS_OK;
 }
 
+int dns_read_name(struct reader *msg, struct dns_name *out)
+{
+	return read_name(msg, out);
+}
+
 static int read_header(struct reader *r, struct dns_header *h)
 {
 	h->id = rd_be16(r);

@@ -83,8 +83,11 @@ void record_finish_alerts(struct flow *f)
 	const char *proto = dissect_protocol(f);
 	const struct port_entry *pe = port_lookup(f->proto, f->port[DIR_SERVER]);
 
+	/* the port's protocol may be the outer one of a handoff (netbios-ssn on
+	 * 139 carrying smb) */
 	if (f->dissector && f->detected_by == DETECTED_PAYLOAD &&
-	    (!pe || strcmp(pe->protocol, proto) != 0))
+	    (!pe ||
+	     (strcmp(pe->protocol, proto) != 0 && strcmp(pe->protocol, f->dissector->name) != 0)))
 		f->alerts |= 1u << ALERT_NON_STANDARD_PORT;
 	if (dissect_rejected_by_port(f))
 		f->alerts |= 1u << ALERT_MALFORMED;

@@ -122,6 +122,12 @@ enum dns_parse_result {
  * negative enum dns_parse_result and *out must not be used. */
 int dns_parse_message(struct reader r, struct dns_message *out);
 const char *dns_parse_result_name(int result);
+/* Reads one name at msg's position (msg is a reader over the whole message,
+ * so compression pointers are message offsets) into out, following
+ * pointers only backwards, and moves msg past it.  Returns DNS_OK or a
+ * negative enum dns_parse_result.  NetBIOS Name Service walks its own
+ * records with it. */
+int dns_read_name(struct reader *msg, struct dns_name *out);
 
 /* A cheap check of the header of a message that may be incomplete:
  * NEED_MORE when the bytes so far could be the start of a message (shorter
