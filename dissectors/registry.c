@@ -18,6 +18,7 @@ extern const struct dissector netbios_ssn_dissector;
 extern const struct dissector dns_dissector;
 extern const struct dissector netbios_ns_dissector;
 extern const struct dissector netbios_dgm_dissector;
+extern const struct dissector dhcp_dissector;
 extern const struct dissector snmp_dissector;
 extern const struct dissector ntp_dissector;
 extern const struct dissector syslog_dissector;
@@ -26,8 +27,8 @@ const struct dissector *const dissector_registry[] = {
     &http_dissector,       &smtp_dissector,        &ftp_dissector,         &ftp_data_dissector,
     &pop3_dissector,       &imap_dissector,        &telnet_dissector,      &ssh_dissector,
     &rdp_dissector,        &smb_dissector,         &netbios_ssn_dissector, &dns_dissector,
-    &netbios_ns_dissector, &netbios_dgm_dissector, &snmp_dissector,        &ntp_dissector,
-    &syslog_dissector,
+    &netbios_ns_dissector, &netbios_dgm_dissector, &dhcp_dissector,        &snmp_dissector,
+    &ntp_dissector,        &syslog_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];

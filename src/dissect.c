@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "portolan/dissect.h"
+#include "portolan/exchange.h"
 #include "portolan/ports.h"
 #include "portolan/session_internal.h"
 
@@ -29,6 +30,7 @@ void dissect_config_default(struct dissect_config *cfg)
 	cfg->probe_bytes = 2048;
 	cfg->probe_packets = 4;
 	cfg->pending_cap = 256 * 1024;
+	cfg->exchange_max = EXCHANGE_MAX_DEFAULT;
 }
 
 static struct session make_session(struct dissect_ctx *c, struct flow *f, usec_t now)
@@ -37,7 +39,8 @@ static struct session make_session(struct dissect_ctx *c, struct flow *f, usec_t
 	                    .counters = c->counters,
 	                    .now = now,
 	                    .show_credentials = c->cfg.show_credentials,
-	                    .expects = &c->expects};
+	                    .expects = &c->expects,
+	                    .exchanges = c->exchanges};
 	return s;
 }
 

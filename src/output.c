@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "portolan/exchange.h"
 #include "portolan/output.h"
 #include "portolan/record.h"
 
@@ -150,6 +151,43 @@ void output_session(struct output *o, struct flow *f, const char *end_reason)
 		write_json(o, f, end_reason);
 	else
 		write_text(o, f);
+	o->records++;
+}
+
+/* A cross-flow record (portolan/exchange.h): JSON, or one text line such as
+ * "DHCP exchange 0x3903f326 00:0b:82:01:fc:42 DISCOVER OFFER REQUEST ACK ->
+ * 192.168.0.10" (the record's own keys as detail lines with -v). */
+void output_exchange(struct output *o, const struct exchange_record *x)
+{
+	if (o->format == OUTPUT_JSON) {
+		json_writer_reset(&o->jw);
+		exchange_record_emit(&o->jw.e, x);
+		if (o->jw.overflow) { /* too big: the common keys only, and say so */
+			struct exchange_ops bare = *x->ops;
+			struct exchange_record r = *x;
+			bare.emit = NULL;
+			r.ops = &bare;
+			json_writer_reset(&o->jw);
+			exchange_record_emit(&o->jw.e, &r);
+		}
+		fputs(json_writer_text(&o->jw), o->fp);
+		fputc('\n', o->fp);
+	} else {
+		char line[512] = "", safe[1024];
+		if (x->ops->summarize)
+			x->ops->summarize(x->state, line, sizeof line);
+		else
+			snprintf(line, sizeof line, "%s exchange", x->ops->type);
+		text_escape(line, strnlen(line, sizeof line), safe, sizeof safe);
+		fprintf(o->fp, "%s\n", safe);
+		if (o->verbose && x->ops->emit) {
+			struct text_detail t = {.fp = o->fp};
+			struct emitter e = {&text_detail_ops, &t};
+			emit_object_begin(&e, x->ops->type);
+			x->ops->emit(x->state, &e);
+			emit_object_end(&e);
+		}
+	}
 	o->records++;
 }
 

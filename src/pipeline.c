@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "portolan/exchange.h"
 #include "portolan/pipeline.h"
 #include "portolan/report.h"
 
@@ -41,6 +42,14 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ctx)
 	dissect_release(f);
 }
 
+/* A cross-flow record (a DHCP exchange) is over: write it. */
+static void on_exchange_end(void *ctx, const struct exchange_record *x)
+{
+	struct pipeline *pl = ctx;
+	if (pl->out)
+		output_exchange(pl->out, x);
+}
+
 int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct output *out,
                   char *err, size_t errlen)
 {
@@ -54,7 +63,9 @@ int pipeline_init(struct pipeline *pl, const struct pipeline_config *cfg, struct
 	pl->dissect.expects.counters = &pl->counters;
 	pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
 	pl->defrag = defrag_new(&cfg->defrag);
-	if (!pl->flows || !pl->defrag) {
+	pl->dissect.exchanges =
+	    exchange_table_new(cfg->dissect.exchange_max, &pl->counters, on_exchange_end, pl);
+	if (!pl->flows || !pl->defrag || !pl->dissect.exchanges) {
 		snprintf(err, errlen, "out of memory");
 		pipeline_free(pl);
 		return -1;
@@ -73,6 +84,7 @@ static void advance_clock(struct pipeline *pl, usec_t ts)
 		pl->now = ts;
 	if (pl->now >= pl->next_expire) {
 		flow_table_expire(pl->flows, pl->now);
+		exchange_table_expire(pl->dissect.exchanges, pl->now);
 		defrag_expire(pl->defrag, pl->now);
 		pl->next_expire = pl->now + EXPIRE_INTERVAL;
 	}
@@ -164,12 +176,16 @@ void pipeline_flush(struct pipeline *pl)
 {
 	if (pl->flows)
 		flow_table_flush(pl->flows);
+	/* after the flows: an exchange's last messages came with them */
+	exchange_table_flush(pl->dissect.exchanges);
 }
 
 void pipeline_free(struct pipeline *pl)
 {
 	flow_table_free(pl->flows); /* flushes what is still open */
 	stream_shutdown(&pl->stream);
+	exchange_table_free(pl->dissect.exchanges); /* writes what is still open */
+	pl->dissect.exchanges = NULL;
 	defrag_free(pl->defrag);
 	pl->flows = NULL;
 	pl->defrag = NULL;

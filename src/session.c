@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "portolan/dissector.h"
+#include "portolan/exchange.h"
 #include "portolan/session_internal.h"
 
 static const char *const alert_names[ALERT_COUNT] = {
@@ -107,6 +108,30 @@ bool session_expect_note(struct session *s, const struct ip_addr *server, uint16
 const struct expected_from *session_expected_from(const struct session *s)
 {
 	return s->flow->expected;
+}
+
+const char *session_uid(const struct session *s)
+{
+	static _Thread_local char uid[24];
+	flow_uid(s->flow->serial, uid, sizeof uid);
+	return uid;
+}
+
+void *session_exchange(struct session *s, const struct exchange_ops *ops, const void *key,
+                       size_t key_len)
+{
+	return s->exchanges ? exchange_table_get(s->exchanges, ops, key, key_len, s->now) : NULL;
+}
+
+bool session_exchange_end(struct session *s, const struct exchange_ops *ops, const void *key,
+                          size_t key_len)
+{
+	return s->exchanges && exchange_table_end(s->exchanges, ops, key, key_len, s->now);
+}
+
+void session_detached_set_exchanges(struct session *s, struct exchange_table *t)
+{
+	s->exchanges = t;
 }
 
 const char *session_handoff_target(const struct session *s)

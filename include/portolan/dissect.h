@@ -26,6 +26,7 @@ struct dissect_config {
 	bool show_credentials;
 	struct decode_as decode_as[DECODE_AS_MAX];
 	size_t n_decode_as;
+	size_t exchange_max; /* cross-flow records open at once: EXCHANGE_MAX_DEFAULT */
 };
 
 /* Flows that sessions announced (FTP data channels, SIP media). */
@@ -50,6 +51,8 @@ struct dissect_ctx {
 	struct dissect_config cfg;
 	struct counters *counters;
 	struct expect_table expects;
+	/* cross-flow records (portolan/exchange.h); NULL: none are kept */
+	struct exchange_table *exchanges;
 };
 
 /* A new flow: when a session announced it, it is pinned to the announced

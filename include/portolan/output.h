@@ -31,6 +31,11 @@ int output_open(struct output *o, const char *path, enum output_format fmt, bool
 void output_session(struct output *o, struct flow *f, const char *end_reason);
 void output_close(struct output *o);
 
+/* A cross-flow record ("type": "dhcp" ...; portolan/exchange.h), in the
+ * output's format. */
+struct exchange_record;
+void output_exchange(struct output *o, const struct exchange_record *x);
+
 /* Emits a record built by fn(e, arg) as one JSON line (stats records). */
 void output_json_record(struct output *o, void (*fn)(struct emitter *e, const void *arg),
                         const void *arg);

@@ -95,6 +95,41 @@ bool session_expect_note(struct session *s, const struct ip_addr *server, uint16
 /* For a session made by expect: what it inherits, or NULL. */
 const struct expected_from *session_expected_from(const struct session *s);
 
+/* The run-wide uid of this session's record ("C..."); valid until the next
+ * call from the same thread. */
+const char *session_uid(const struct session *s);
+
+/* Cross-flow records (portolan/exchange.h): a conversation whose messages
+ * cross flows (a DHCP exchange: client 0.0.0.0:68 -> 255.255.255.255:67,
+ * then server -> client) is kept in the run's exchange table under a key the
+ * dissector chooses, and written as its own record ("type": ops->type) when
+ * it ends or times out.  The state is the dissector's: ops->state_size
+ * bytes, zeroed when the exchange is made. */
+struct emitter;
+struct exchange_ops {
+	const char *type;    /* the record's "type", e.g. "dhcp" */
+	size_t state_size;   /* per exchange, zeroed by the core */
+	usec_t idle_timeout; /* written after this much packet time without a message */
+	usec_t linger;       /* after session_exchange_end: late duplicates still join */
+	/* the record's keys after the core's common ones */
+	void (*emit)(const void *state, struct emitter *e);
+	/* the text line, e.g. "DHCP exchange 0x3903f326 ... -> 192.168.0.10" */
+	void (*summarize)(const void *state, char *buf, size_t n);
+	void (*release)(void *state); /* frees what the state owns (may be NULL) */
+};
+/* The exchange under (ops, key), made when new (a full table writes its
+ * oldest exchange early, counted as "exchange.evicted").  The pointer is
+ * valid until the next session_exchange call or the end of this dissector
+ * call, whichever comes first.  NULL when there is no table (a
+ * detached session without one) or memory ran out; key_len is at most
+ * EXCHANGE_KEY_MAX (32) bytes. */
+void *session_exchange(struct session *s, const struct exchange_ops *ops, const void *key,
+                       size_t key_len);
+/* The exchange under (ops, key) is over: it is written after ops->linger
+ * more packet time.  False when there is no such exchange. */
+bool session_exchange_end(struct session *s, const struct exchange_ops *ops, const void *key,
+                          size_t key_len);
+
 /* A session attached to no flow table, for unit tests and fuzzers: alerts
  * and counters are kept on it and can be read back. */
 struct session *session_detached_new(bool tcp, const struct ip_addr *client, uint16_t client_port,
@@ -104,6 +139,9 @@ void session_set_now(struct session *s, usec_t now);
 bool session_has_alert(const struct session *s, enum alert a);
 /* Gives a detached session what an expectation would have (tests). */
 void session_detached_set_expected(struct session *s, const struct expected_from *from);
+/* Gives a detached session an exchange table (tests; NULL: none). */
+struct exchange_table;
+void session_detached_set_exchanges(struct session *s, struct exchange_table *t);
 /* The dissector a detached session was handed off to, or NULL. */
 const char *session_handoff_target(const struct session *s);
 /* How often a named counter was incremented on this session. */

@@ -9,6 +9,7 @@
 
 struct dissector;
 struct expect_table;
+struct exchange_table;
 
 /* Files e for the session's flow (dissect.c). */
 bool expect_table_add(struct expect_table *t, const struct expectation *e,
@@ -32,6 +33,8 @@ struct session {
 	struct expect_table *expects;
 	struct expectation last_expect;
 	bool has_expect;
+	/* the run's cross-flow records (NULL: none) */
+	struct exchange_table *exchanges;
 	char detached_note[EXPECT_NOTE_MAX];
 };
 
