@@ -20,6 +20,8 @@ extern const struct dissector netbios_ns_dissector;
 extern const struct dissector netbios_dgm_dissector;
 extern const struct dissector dhcp_dissector;
 extern const struct dissector snmp_dissector;
+extern const struct dissector ldap_dissector;
+extern const struct dissector kerberos_dissector;
 extern const struct dissector ntp_dissector;
 extern const struct dissector syslog_dissector;
 
@@ -28,7 +30,7 @@ const struct dissector *const dissector_registry[] = {
     &pop3_dissector,       &imap_dissector,        &telnet_dissector,      &ssh_dissector,
     &rdp_dissector,        &smb_dissector,         &netbios_ssn_dissector, &dns_dissector,
     &netbios_ns_dissector, &netbios_dgm_dissector, &dhcp_dissector,        &snmp_dissector,
-    &ntp_dissector,        &syslog_dissector,
+    &ldap_dissector,       &kerberos_dissector,    &ntp_dissector,         &syslog_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];
