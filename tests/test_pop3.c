@@ -464,6 +464,9 @@ static void test_stls(void **unused)
 	feed(f, DIR_CLIENT, tls_hello, sizeof tls_hello - 1);
 	assert_int_equal(f->consumed[DIR_CLIENT], strlen("CAPA\r\nSTLS\r\n"));
 	feed_str(f, DIR_SERVER, "+OK Begin TLS\r\n");
+	size_t server_before_tls = f->consumed[DIR_SERVER];
+	/* (after a handoff the core gives these to TLS; this helper still
+	 * offers them to POP3, which ignores them) */
 	feed(f, DIR_SERVER, "\x16\x03\x03\x00\x01x", 6);
 	const char *target = session_handoff_target(f->s);
 	assert_true((target != NULL) == (dissector_by_name("tls") != NULL));
@@ -472,8 +475,8 @@ static void test_stls(void **unused)
 	assert_contains(text, "\"starttls\":true");
 	if (target) {
 		assert_string_equal(target, "tls");
-		assert_int_equal(f->consumed[DIR_SERVER], strlen("+OK ready\r\n+OK\r\nSTLS\r\n.\r\n"
-		                                                 "+OK Begin TLS\r\n"));
+		assert_int_equal(server_before_tls, strlen("+OK ready\r\n+OK\r\nSTLS\r\n.\r\n"
+		                                           "+OK Begin TLS\r\n"));
 	} else {
 		assert_int_equal(session_counter_value(f->s, "pop3.starttls_not_dissected"), 1);
 		feed_str(f, DIR_CLIENT, "USER not-parsed\r\n");

@@ -552,17 +552,17 @@ static void test_starttls(void **unused)
 	end(f);
 	char *text = render(f);
 	assert_string_equal(text, "{\"helo\":\"client.example\",\"mail_from\":null,\"rcpt_to\":[],"
-	                          "\"auth\":null,\"starttls\":true,\"encrypted\":true,"
+	                          "\"auth\":null,\"starttls\":true,"
 	                          "\"banner\":\"mx.google.com ESMTP gsmtp\",\"pipelining\":true,"
 	                          "\"commands\":[\"EHLO client.example\",\"STARTTLS\"],"
 	                          "\"replies\":[220,250,220],\"transactions\":[]}");
-	/* no TLS dissector yet: no handoff, and what follows is not read */
-	assert_null(session_handoff_target(f->s));
-	assert_int_equal(f->len[DIR_CLIENT], 0);
-	assert_int_equal(f->len[DIR_SERVER], 0);
+	/* handed to the TLS dissector: what follows the 220 is left for it */
+	assert_string_equal(session_handoff_target(f->s), "tls");
+	assert_int_equal(f->len[DIR_CLIENT], starttls_session[5].len);
+	assert_int_equal(f->len[DIR_SERVER], starttls_session[6].len);
 	assert_false(session_has_alert(f->s, ALERT_CLEARTEXT_CREDENTIALS));
 	assert_false(session_has_alert(f->s, ALERT_MALFORMED));
-	assert_int_equal(session_counter_value(f->s, "smtp.starttls_not_dissected"), 1);
+	assert_int_equal(session_counter_value(f->s, "smtp.starttls_not_dissected"), 0);
 	free(text);
 	flow_close(f);
 	assert_same_at_every_split(starttls_session, N(starttls_session));
@@ -595,9 +595,11 @@ static void test_starttls_held_until_reply(void **unused)
 	f = flow_open();
 	feed_str(f, DIR_CLIENT, "EHLO c\r\nSTARTTLS\r\n");
 	feed(f, DIR_CLIENT, "\x16\x03\x01\x00\x01x", 6);
-	assert_int_equal(f->len[DIR_CLIENT], 0);
+	assert_int_equal(f->len[DIR_CLIENT], 6); /* left for TLS */
+	assert_string_equal(session_handoff_target(f->s), "tls");
 	text = render(f);
-	assert_contains(text, "\"starttls\":true,\"encrypted\":true");
+	assert_contains(text, "\"starttls\":true,");
+	assert_lacks(text, "encrypted");
 	free(text);
 	flow_close(f);
 
