@@ -25,6 +25,7 @@ extern const struct dissector ldap_dissector;
 extern const struct dissector kerberos_dissector;
 extern const struct dissector ntp_dissector;
 extern const struct dissector syslog_dissector;
+extern const struct dissector quic_dissector;
 
 const struct dissector *const dissector_registry[] = {
     &http_dissector,   &smtp_dissector,       &ftp_dissector,         &ftp_data_dissector,
@@ -32,7 +33,7 @@ const struct dissector *const dissector_registry[] = {
     &tls_dissector,    &rdp_dissector,        &smb_dissector,         &netbios_ssn_dissector,
     &dns_dissector,    &netbios_ns_dissector, &netbios_dgm_dissector, &dhcp_dissector,
     &snmp_dissector,   &ldap_dissector,       &kerberos_dissector,    &ntp_dissector,
-    &syslog_dissector,
+    &syslog_dissector, &quic_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];
