@@ -1277,6 +1277,211 @@ def cap_http_websocket():
     return cap
 
 
+# ---------------------------------------------------------------------------------------------
+# TDS (MS-TDS): PRELOGIN, LOGIN7, SQL batch, RPC, and TLS inside PRELOGIN
+
+TDS_PRELOGIN, TDS_LOGIN7, TDS_SQL_BATCH, TDS_RPC, TDS_RESULT = 0x12, 0x10, 0x01, 0x03, 0x04
+
+
+def tds_packets(ptype, payload, size=4096, spid=0, first_id=1):
+    """A TDS message cut into packets of at most `size` bytes (8-byte header included); the
+    last one has status EOM (1)."""
+    out, i, pid = b"", 0, first_id
+    while True:
+        part = payload[i:i + size - 8]
+        i += len(part)
+        eom = i >= len(payload)
+        out += struct.pack("!BBHHBB", ptype, 1 if eom else 0, 8 + len(part), spid, pid & 0xFF, 0)
+        out += part
+        pid += 1
+        if eom:
+            return out
+
+
+def tds_prelogin(options):
+    """PRELOGIN option tokens (token, offset, length) then 0xFF, then the option data."""
+    head_len = 5 * len(options) + 1
+    head, data = b"", b""
+    for token, value in options:
+        head += struct.pack("!BHH", token, head_len + len(data), len(value))
+        data += value
+    return head + b"\xff" + data
+
+
+def tds_version(major, minor, build, sub):
+    return struct.pack("!BBH", major, minor, build) + struct.pack("<H", sub)  # as tshark reads it
+
+
+def ucs2(text):
+    return text.encode("utf-16-le")
+
+
+def tds_login7(host, user, password, app, server, library, language, database):
+    """A LOGIN7 message (TDS 7.4), strings UCS-2LE after the 94-byte fixed part; the password
+    obfuscated as MS-TDS 2.2.6.4 says (nibbles swapped, then XOR 0xA5)."""
+    pw = bytes((((b << 4) | (b >> 4)) & 0xFF) ^ 0xA5 for b in ucs2(password))
+    fields = [ucs2(host), ucs2(user), pw, ucs2(app), ucs2(server), b"", ucs2(library),
+              ucs2(language), ucs2(database)]
+    chars = [len(host), len(user), len(password), len(app), len(server), 0, len(library),
+             len(language), len(database)]
+    offsets, data, at = b"", b"", 94
+    for f, n in zip(fields, chars):
+        offsets += struct.pack("<HH", at if n else 0, n)
+        data += f
+        at += len(f)
+    fixed_tail = (b"\x00\x50\x56\xab\xcd\xef"       # ClientID (MAC)
+                  + struct.pack("<HH", 0, 0)             # SSPI
+                  + struct.pack("<HH", 0, 0)             # AtchDBFile
+                  + struct.pack("<HH", 0, 0)             # ChangePassword
+                  + struct.pack("<I", 0))                # cbSSPILong
+    body = (struct.pack("<IIIII", 0x74000004, 4096, 0x07000000, 4242, 0)
+            + bytes([0xE0, 0x03, 0x00, 0x00])            # OptionFlags1/2, TypeFlags, Flags3
+            + struct.pack("<iI", -60, 0x0409)            # ClientTimeZone, ClientLCID
+            + offsets + fixed_tail + data)
+    return struct.pack("<I", 4 + len(body)) + body
+
+
+def tds_all_headers():
+    """ALL_HEADERS with one transaction descriptor header (TDS 7.2+)."""
+    txn = struct.pack("<IHQI", 18, 2, 0, 1)
+    return struct.pack("<I", 4 + len(txn)) + txn
+
+
+def tds_token(token, body):
+    return bytes([token]) + struct.pack("<H", len(body)) + body
+
+
+def tds_bvarchar(text):
+    return bytes([len(text)]) + ucs2(text)
+
+
+def tds_usvarchar(text):
+    return struct.pack("<H", len(text)) + ucs2(text)
+
+
+def tds_done(status=0, rows=0):
+    return b"\xfd" + struct.pack("<HHQ", status, 0, rows)
+
+
+def tds_login_response(database):
+    env = tds_token(0xE3, b"\x01" + tds_bvarchar(database) + tds_bvarchar("master"))
+    info = tds_token(0xAB, struct.pack("<IBB", 5701, 2, 0)
+                     + tds_usvarchar("Changed database context to '%s'." % database)
+                     + tds_bvarchar("DB1") + tds_bvarchar("") + struct.pack("<I", 1))
+    ack = tds_token(0xAD, b"\x01" + struct.pack("!I", 0x74000004)
+                    + tds_bvarchar("Microsoft SQL Server") + bytes([15, 0, 0x07, 0xD0]))
+    return env + info + ack + tds_done()
+
+
+@capture("tds-login.pcap")
+def cap_tds_login():
+    """SQL Server login in clear (both sides ENCRYPT_NOT_SUP), a batch, an RPC, an error."""
+    cap = Capture()
+    c = Host("10.0.0.5", "02:00:00:00:00:05", 0x2500)
+    s = Host("10.0.0.90", "02:00:00:00:00:90", 0x9000)
+    t = TcpSession(Net(cap, eth_framer()), c, 40500, s, 1433, 0x45000001, 0x85000001)
+    t.handshake(rtt_us=10 * MS)
+    t.send(True, tds_packets(TDS_PRELOGIN, tds_prelogin([
+        (0, tds_version(16, 0, 1000, 6)), (1, b"\x02"), (2, b"MSSQLServer\x00"),
+        (3, struct.pack("!I", 4242)), (4, b"\x00")])), 1 * MS)
+    t.send(False, tds_packets(TDS_RESULT, tds_prelogin([
+        (0, tds_version(15, 0, 2000, 5)), (1, b"\x02"), (2, b"\x00"), (3, b""),
+        (4, b"\x00")])), 2 * MS)
+    # LOGIN7 in two TDS packets (packet size 128), the second in two TCP segments
+    login = tds_packets(TDS_LOGIN7, tds_login7("WS-ALICE", "alice", "Secret!1", "sqlcmd",
+                                               "db.example.com", "ODBC", "us_english", "sales"),
+                        size=128)
+    t.send(True, login[:128], 1 * MS)
+    t.send(True, login[128:150], 1 * MS)
+    t.send(True, login[150:], 1 * MS)
+    t.send(False, tds_packets(TDS_RESULT, tds_login_response("sales")), 3 * MS)
+    t.send(True, tds_packets(TDS_SQL_BATCH, tds_all_headers()
+                             + ucs2("SELECT name FROM sys.databases WHERE name = N'sales'")),
+           5 * MS)
+    t.send(False, tds_packets(TDS_RESULT, tds_done(0x10, 1)), 2 * MS)
+    # sp_executesql by ProcID, no parameters shown
+    t.send(True, tds_packets(TDS_RPC, tds_all_headers() + struct.pack("<HHH", 0xFFFF, 10, 0)),
+           5 * MS)
+    err = tds_token(0xAA, struct.pack("<IBB", 208, 1, 16)
+                    + tds_usvarchar("Invalid object name 'nosuch'.") + tds_bvarchar("DB1")
+                    + tds_bvarchar("") + struct.pack("<I", 1))
+    t.send(False, tds_packets(TDS_RESULT, err + tds_done(0x02)), 2 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=20 * MS, rtt_us=10 * MS)
+    return cap
+
+
+def tls_client_hello_no_alpn(sni):
+    """tls_client_hello's ClientHello without the ALPN extension (SQL Server's clients send
+    none inside PRELOGIN)."""
+    name = sni.encode("ascii")
+    exts = (tls_ext(0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name)
+            + tls_ext(10, struct.pack("!HHH", 4, 0x001D, 0x0017))
+            + tls_ext(11, b"\x01\x00")
+            + tls_ext(13, struct.pack("!HHHHH", 8, 0x0403, 0x0804, 0x0401, 0x0503)))
+    suites = (0xC02F, 0xC030, 0x009C)
+    body = (struct.pack("!H", 0x0303) + bytes(range(0x20, 0x40))
+            + b"\x00"                                                     # no session id
+            + struct.pack("!H%dH" % len(suites), 2 * len(suites), *suites)
+            + b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+    return tls_record(0x16, 0x0303, tls_handshake(1, body))
+
+
+def tls12_server_hello():
+    """A TLS 1.2 ServerHello (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) and ServerHelloDone."""
+    body = (struct.pack("!H", 0x0303) + bytes(range(0x80, 0xA0)) + b"\x00"
+            + struct.pack("!HB", 0xC02F, 0) + struct.pack("!H", 0))
+    return tls_record(0x16, 0x0303, tls_handshake(2, body) + tls_handshake(14, b""))
+
+
+@capture("tds-prelogin-tls.pcap")
+def cap_tds_prelogin_tls():
+    """ENCRYPT_ON both ways: the TLS handshake inside PRELOGIN packets, then bare TLS records
+    (the LOGIN7 and everything after it are encrypted)."""
+    cap = Capture()
+    c = Host("10.0.0.5", "02:00:00:00:00:05", 0x2600)
+    s = Host("10.0.0.90", "02:00:00:00:00:90", 0x9100)
+    t = TcpSession(Net(cap, eth_framer()), c, 40501, s, 1433, 0x45010001, 0x85010001)
+    t.handshake(rtt_us=10 * MS)
+    t.send(True, tds_packets(TDS_PRELOGIN, tds_prelogin([
+        (0, tds_version(16, 0, 1000, 6)), (1, b"\x01"), (2, b"\x00"),
+        (3, struct.pack("!I", 4243)), (4, b"\x00")])), 1 * MS)
+    t.send(False, tds_packets(TDS_RESULT, tds_prelogin([
+        (0, tds_version(15, 0, 2000, 5)), (1, b"\x01"), (2, b"\x00"), (3, b""),
+        (4, b"\x00")])), 2 * MS)
+    t.send(True, tds_packets(TDS_PRELOGIN, tls_client_hello_no_alpn("db.example.com")), 1 * MS)
+    t.send(False, tds_packets(TDS_PRELOGIN, tls12_server_hello()), 3 * MS)
+    t.send(True, tds_packets(TDS_PRELOGIN, tls_record(0x16, 0x0303, tls_handshake(
+                                 16, b"\x41\x04" + bytes(range(65))))     # ClientKeyExchange
+                             + tls_record(0x14, 0x0303, b"\x01")
+                             + tls_record(0x16, 0x0303, bytes(range(100, 140)))), 1 * MS)
+    t.send(False, tds_packets(TDS_PRELOGIN, tls_record(0x14, 0x0303, b"\x01")
+                              + tls_record(0x16, 0x0303, bytes(range(140, 180)))), 3 * MS)
+    # the LOGIN7 and its answer as bare TLS application data
+    t.send(True, tls_record(0x17, 0x0303, bytes((i * 37 + 11) & 0xFF for i in range(230))),
+           1 * MS)
+    t.send(False, tls_record(0x17, 0x0303, bytes((i * 59 + 3) & 0xFF for i in range(180))),
+           4 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=20 * MS, rtt_us=10 * MS)
+    return cap
+
+
+@capture("tds-strict.pcap")
+def cap_tds_strict():
+    """TDS 8.0 strict encryption: TLS (ALPN tds/8.0) before any TDS packet."""
+    cap = Capture()
+    c = Host("10.0.0.5", "02:00:00:00:00:05", 0x2700)
+    s = Host("10.0.0.90", "02:00:00:00:00:90", 0x9200)
+    t = TcpSession(Net(cap, eth_framer()), c, 40502, s, 1433, 0x45020001, 0x85020001)
+    t.handshake(rtt_us=10 * MS)
+    t.send(True, tls_client_hello("db.example.com", alpn=("tds/8.0",)), 1 * MS)
+    t.send(False, tls_server_hello_flight(), 3 * MS)
+    t.ack(True, 5 * MS)
+    t.close(from_client=True, dt_us=20 * MS, rtt_us=10 * MS)
+    return cap
+
+
 def main(argv):
     if len(argv) > 2:
         sys.exit("usage: %s [OUTDIR]" % argv[0])
