@@ -13,6 +13,8 @@ KIND is one of:
              open at once: a 1 M packet file starts 120 k sessions in its first round and
              ends (after ~8 rounds) with the longer TCP sessions still open.
   flood      PACKETS TCP SYNs to one server, each from a distinct source address.
+  udpflood   PACKETS UDP datagrams (a 32-byte payload) to one server, each from a distinct
+             source address: as many distinct UDP flows.
 
 The files are classic little-endian pcap (microsecond timestamps, Ethernet), written
 straight from precomputed per-packet templates: only addresses, ports, sequence and
@@ -490,9 +492,36 @@ def gen_flood(w, n, rng):
     return n
 
 
+def gen_udpflood(w, n, rng):
+    dst = 0xC0A80150  # 192.168.1.80
+    eth = ETH_C2S
+    payload = bytes(range(32))
+    total = 20 + 8 + len(payload)
+    ip_c = 0x4500 + total + 0x4000 + ((64 << 8) | 17)
+    udp_c0 = 17 + 2 * (8 + len(payload)) + sum16(payload) + (dst >> 16) + (dst & 0xFFFF) + 9999
+    rec_len = 14 + total
+    t = START_S * 1_000_000
+    buf = w.buf
+    for i in range(n):
+        src = 0x0A000000 | ((i * 2654435761) & 0xFFFFFF)  # distinct, as gen_flood
+        sp = rng.randrange(1024, 65536)
+        ipid = rng.getrandbits(16)
+        t += 1
+        ucs = fold(udp_c0 + (src >> 16) + (src & 0xFFFF) + sp)
+        ics = fold(ip_c + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + ipid)
+        buf.append(REC.pack(t // 1_000_000, t % 1_000_000, rec_len, rec_len))
+        buf.append(UDP_HDR.pack(eth, 0x45, 0, total, ipid, 0x4000, 64, 17, ics, src, dst, sp, 9999,
+                                8 + len(payload), ucs))
+        buf.append(payload)
+        if len(buf) >= 24000:
+            w.flush()
+    w.n = n
+    return n
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="Generate portolan benchmark captures.")
-    ap.add_argument("kind", choices=("mix", "manyflows", "flood"))
+    ap.add_argument("kind", choices=("mix", "manyflows", "flood", "udpflood"))
     ap.add_argument("packets", type=int)
     ap.add_argument("output")
     ap.add_argument("--seed", type=int, default=1)
@@ -506,6 +535,8 @@ def main(argv):
         sessions = gen_mix(w, a.packets, rng, a.concurrency or 1000)
     elif a.kind == "manyflows":
         sessions = gen_manyflows(w, a.packets, rng, a.concurrency)
+    elif a.kind == "udpflood":
+        sessions = gen_udpflood(w, a.packets, rng)
     else:
         sessions = gen_flood(w, a.packets, rng)
     w.close()

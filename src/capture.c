@@ -126,6 +126,30 @@ int capture_open_files(struct capture *c, char *const *files, size_t n, const ch
 	return 0;
 }
 
+/* Which of the capabilities a live capture needs this process lacks, from
+ * the effective set in /proc/self/status (CAP_NET_ADMIN is bit 12,
+ * CAP_NET_RAW bit 13). */
+static const char *missing_capabilities(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return "CAP_NET_RAW and CAP_NET_ADMIN";
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	bool raw = eff & (1ull << 13), admin = eff & (1ull << 12);
+	if (!raw && !admin)
+		return "CAP_NET_RAW and CAP_NET_ADMIN (both missing)";
+	if (!raw)
+		return "CAP_NET_RAW (missing; CAP_NET_ADMIN is there)";
+	if (!admin)
+		return "CAP_NET_ADMIN (missing; CAP_NET_RAW is there)";
+	return "CAP_NET_RAW and CAP_NET_ADMIN (both there: something else refused)";
+}
+
 int capture_open_live(struct capture *c, const struct live_options *o, const char *filter,
                       char *err, size_t errlen)
 {
@@ -159,9 +183,9 @@ int capture_open_live(struct capture *c, const struct live_options *o, const cha
 		const char *why = pcap_geterr(s->pcap);
 		if (rc == PCAP_ERROR_PERM_DENIED)
 			snprintf(err, errlen,
-			         "%s: permission denied: capturing needs root or the "
-			         "CAP_NET_RAW and CAP_NET_ADMIN capabilities (%s)",
-			         o->iface, why);
+			         "%s: permission denied: capturing needs root or the capability "
+			         "%s (%s)",
+			         o->iface, missing_capabilities(), why);
 		else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
 			snprintf(err, errlen, "%s: no such interface (see portolan -D)", o->iface);
 		else

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "portolan/capture.h"
+#include "portolan/memcap.h"
 #include "portolan/pipeline.h"
 #include "portolan/report.h"
 #include "portolan/teach.h"
@@ -34,6 +37,11 @@ struct options {
 	const char *output_path;
 	const char *report_path;
 	enum { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER } color;
+	uint64_t memcap;        /* --memcap: every cap below derives from it */
+	bool max_flows_set;     /* --max-flows overrides the derived flow cap */
+	bool nids_streams_set;  /* --nids-streams likewise */
+	const char *drop_user;  /* -Z USER */
+	unsigned damaged_files; /* of several -r files, those that ended in an error */
 	struct pipeline_config pipeline;
 };
 
@@ -72,15 +80,20 @@ static void usage(FILE *fp)
 	    "  -c N               stop after N packets\n"
 	    "  --json             write JSON Lines session records on stdout\n"
 	    "  -o FILE            write JSON Lines session records to FILE\n"
+	    "  -Z USER            after opening the capture and -o FILE, drop root for USER\n"
 	    "  -v                 text: show each session's protocol fields too\n"
 	    "  -d PORT=PROTO      decode PORT as PROTO (like Wireshark's decode-as)\n"
 	    "  --show-credentials show passwords the wire carried (off by default)\n"
-	    "  --max-flows N      flows tracked at once (default 262144)\n"
+	    "  --memcap BYTES     memory budget (K/M/G suffixes; default 512M): the flow cap\n"
+	    "                     (5/8 of it at 12 KiB a flow), libnids' table (1 stream per\n"
+	    "                     32 KiB), out-of-order bytes (1/8; 1/512 a direction) and\n"
+	    "                     IP fragments (1/32) derive from it\n"
+	    "  --max-flows N      flows tracked at once (default: from --memcap, 27306)\n"
 	    "  --tcp-timeout S    idle timeout of established TCP flows (default 300)\n"
 	    "  --tcp-opening-timeout S  of TCP flows not established (default 30)\n"
 	    "  --udp-timeout S    idle timeout of UDP flows (default 60)\n"
 	    "  --close-delay S    wait after a TCP close before the record (default 5)\n"
-	    "  --nids-streams N   libnids' table size (default 16384; 288 bytes each up front)\n"
+	    "  --nids-streams N   libnids' table size (default: from --memcap, 16384)\n"
 	    "  --no-libnids       reassemble every TCP flow with our own reassembler\n"
 	    "  --explain          draw each session as a ladder of packets and explain it\n"
 	    "  --explain-packets N  packets drawn per session (default 40)\n"
@@ -114,6 +127,7 @@ enum long_only {
 	OPT_EXPLAIN_SESSIONS,
 	OPT_COLOR,
 	OPT_REPORT,
+	OPT_MEMCAP,
 };
 
 static const struct option long_options[] = {
@@ -136,6 +150,7 @@ static const struct option long_options[] = {
     {"color", required_argument, NULL, OPT_COLOR},
     {"colour", required_argument, NULL, OPT_COLOR},
     {"report", required_argument, NULL, OPT_REPORT},
+    {"memcap", required_argument, NULL, OPT_MEMCAP},
     {NULL, 0, NULL, 0},
 };
 
@@ -237,6 +252,7 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 			return fail("--max-flows wants a number from 1 to 67108864 (got '%s')",
 			            arg);
 		fc->max_flows = (size_t)v;
+		o->max_flows_set = true;
 		return 0;
 	case OPT_TCP_TIMEOUT:
 		return parse_seconds(arg, "--tcp-timeout", &fc->tcp_established_timeout);
@@ -254,6 +270,7 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 			return fail("--nids-streams wants a number from 16 to 4194304 (got '%s')",
 			            arg);
 		o->pipeline.stream.nids_streams = (int)v;
+		o->nids_streams_set = true;
 		return 0;
 	case OPT_EXPLAIN:
 		o->pipeline.explain.on = true;
@@ -273,6 +290,12 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_COLOR:
 		return parse_color(o, arg);
+	case OPT_MEMCAP:
+		if (!memcap_parse(arg, &o->memcap) || o->memcap < MEMCAP_MIN)
+			return fail(
+			    "--memcap wants a size of at least 16M, e.g. 512M or 2G (got '%s')",
+			    arg);
+		return 0;
 	case OPT_REPORT:
 		o->report_path = arg;
 		o->pipeline.explain.on = true; /* the report's ladders */
@@ -324,6 +347,9 @@ static int parse_short_option(struct options *o, int c, const char *arg)
 	case 'v':
 		o->verbose = true;
 		return 0;
+	case 'Z':
+		o->drop_user = arg;
+		return 0;
 	case 'd':
 		return parse_decode_as(o, arg);
 	}
@@ -361,6 +387,46 @@ static int build_filter(struct options *o, int argc, char **argv)
 	return 0;
 }
 
+/* Every cap derives from --memcap, except those set explicitly. */
+static void apply_memcap(struct options *o)
+{
+	size_t max_flows = o->pipeline.flow.max_flows;
+	int nids_streams = o->pipeline.stream.nids_streams;
+	memcap_apply(&o->pipeline, o->memcap ? o->memcap : MEMCAP_DEFAULT);
+	if (o->max_flows_set)
+		o->pipeline.flow.max_flows = max_flows;
+	if (o->nids_streams_set)
+		o->pipeline.stream.nids_streams = nids_streams;
+}
+
+/* -Z USER: once the capture and the output are open, root is not needed:
+ * the user's groups, then its group, then its user id; and root must not
+ * come back. */
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "-Z %s: only root can change to another user", user);
+		return -1;
+	}
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "-Z: no user called '%s'", user);
+		return -1;
+	}
+	uid_t uid = pw->pw_uid;
+	gid_t gid = pw->pw_gid;
+	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+		snprintf(err, errlen, "-Z %s: cannot drop privileges: %s", user, strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		snprintf(err, errlen, "-Z %s: root could be regained after dropping it", user);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_options(struct options *o, int argc, char **argv)
 {
 	int c;
@@ -368,7 +434,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->live.promiscuous = true;
 	pipeline_config_default(&o->pipeline);
 
-	while ((c = getopt_long(argc, argv, "r:i:Dps:B:F:c:o:vd:h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:Dps:B:F:c:o:vd:Z:h", long_options, NULL)) != -1) {
 		int rc;
 		if (c == 'h') {
 			usage(stdout);
@@ -399,6 +465,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	}
 	if (o->n_files && o->live.iface)
 		return fail("%s", "use either -r or -i, not both");
+	apply_memcap(o);
 	if (o->pipeline.explain.on && o->json && !o->output_path)
 		return fail("%s", "--explain draws on stdout: write JSON records with -o FILE");
 	o->pipeline.explain.color = use_color(o);
@@ -490,8 +557,14 @@ static int run(struct options *o, struct capture *cap, struct pipeline *pl, char
 			stats_requested = 0;
 			pipeline_print_summary(pl, stderr);
 		}
-		if (rc < 0)
+		if (rc < 0 && (cap->live || o->n_files < 2))
 			return -1;
+		if (rc < 0) { /* one of several files is damaged: read the others on */
+			fprintf(stderr, "portolan: warning: %s (the other files are read on)\n",
+			        err);
+			o->damaged_files++;
+			continue;
+		}
 		if (rc == 0) {
 			if (!cap->live)
 				break;
@@ -562,12 +635,19 @@ int main(int argc, char **argv)
 		free(o.filter);
 		return fail("%s", err);
 	}
-	if (o.live.iface && geteuid() == 0)
-		fprintf(stderr, "portolan: warning: capturing as root\n");
+	if (o.live.iface && geteuid() == 0 && !o.drop_user)
+		fprintf(stderr, "portolan: warning: capturing as root (-Z USER drops it once "
+		                "the capture is open)\n");
 	bool json = o.json || o.output_path;
 	if (output_open(&out, o.output_path, json ? OUTPUT_JSON : OUTPUT_TEXT, o.verbose, err,
 	                sizeof err) < 0) {
 		capture_close(&cap);
+		free(o.filter);
+		return fail("%s", err);
+	}
+	if (o.drop_user && drop_privileges(o.drop_user, err, sizeof err) < 0) {
+		capture_close(&cap);
+		output_close(&out);
 		free(o.filter);
 		return fail("%s", err);
 	}
@@ -593,11 +673,19 @@ int main(int argc, char **argv)
 
 	int status = 0;
 	if (run(&o, &cap, &pl, err, sizeof err) < 0) {
-		fprintf(stderr, "portolan: %s\n", err);
 		/* what was read before the damage is still reported; nothing
 		 * read at all is a failure */
+		if (pl.packets)
+			fprintf(stderr,
+			        "portolan: warning: %s (reporting the %" PRIu64
+			        " packets read before it)\n",
+			        err, pl.packets);
+		else
+			fprintf(stderr, "portolan: %s\n", err);
 		status = pl.packets ? 0 : 1;
 	}
+	if (o.damaged_files && !pl.packets)
+		status = 1; /* nothing could be read */
 	pipeline_flush(&pl);
 	explain_finish(&pl.explain);
 	if (pl.report && write_report(&o, &pl) < 0)
