@@ -177,7 +177,11 @@ static enum verdict ntp_probe(struct reader r, enum direction dir)
 		unsigned stratum = (unsigned)rd_peek(&r, 1);
 		int poll = (int8_t)rd_peek(&r, 2);
 		int precision = (int8_t)rd_peek(&r, 3);
-		if (stratum > 16 || poll < -6 || poll > 17 || precision > 0 || precision < -32)
+		/* a client's precision means little and some clients fill it
+		 * oddly (chrony's requests carry +32): only servers are held to
+		 * a plausible clock precision */
+		bool bad_precision = mode != 3 && (precision > 0 || precision < -32);
+		if (stratum > 16 || poll < -6 || poll > 17 || bad_precision)
 			return VERDICT_NO;
 		struct ntp_header h = {0};
 		rd_skip(&r, NTP_HEADER_LEN);

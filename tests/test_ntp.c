@@ -431,8 +431,10 @@ static void test_probe(void **unused)
 	assert_int_equal(probe(&w), VERDICT_NO);
 	time_packet(&w, 0, 4, 3, 2, 30, -20, 0); /* poll 2^30 */
 	assert_int_equal(probe(&w), VERDICT_NO);
-	time_packet(&w, 0, 4, 3, 2, 6, 5, 0); /* precision 2^5 */
+	time_packet(&w, 0, 4, 4, 2, 6, 5, 0); /* a server with precision 2^5 */
 	assert_int_equal(probe(&w), VERDICT_NO);
+	time_packet(&w, 0, 4, 3, 0, 6, 32, 0); /* chrony's client request: precision +32 */
+	assert_int_equal(probe(&w), VERDICT_YES);
 	time_packet(&w, 0, 0, 3, 2, 6, -20, 0); /* version 0 */
 	assert_int_equal(probe(&w), VERDICT_NO);
 	time_packet(&w, 0, 5, 3, 2, 6, -20, 0); /* version 5 */
