@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "portolan/dissector.h"
+#include "portolan/framing.h"
 #include "portolan/summary.h"
 
 #define SYSLOG_MAX_MESSAGES 16
@@ -65,7 +66,12 @@ struct syslog_state {
 	uint64_t count;     /* every message seen */
 	uint64_t truncated; /* messages not kept */
 	uint32_t malformed;
+	struct line_state lines; /* TCP, non-transparent framing */
+	bool stream_lost;        /* TCP: the framing could not be followed */
 };
+
+/* One syslog message over TCP (RFC 6587 octet counting) may be this long. */
+#define SYSLOG_TCP_MAX_MSG (64u * 1024)
 
 #define SET_FIELD(f, p, n, counter, s)                                                             \
 	set_field((f).text, sizeof(f).text, &(f).len, &(f).set, &(f).cut, p, n, s, counter)
@@ -112,9 +118,28 @@ static int read_pri(struct reader *r)
 	return v;
 }
 
+/* Over TCP (RFC 6587) a message may be preceded by its length in octets
+ * and a space: "131 <14>1 ...".  Skips that prefix; false when a run of
+ * digits is not followed by a space. */
+static bool skip_octet_count(struct reader *r)
+{
+	size_t k = 0;
+	int c;
+	while (k < 9 && (c = rd_peek(r, k)) >= '0' && c <= '9')
+		k++;
+	if (k == 0)
+		return true;
+	if (rd_peek(r, k) != ' ')
+		return false;
+	rd_skip(r, k + 1);
+	return true;
+}
+
 static enum verdict syslog_probe(struct reader r, enum direction dir)
 {
 	(void)dir;
+	if (!skip_octet_count(&r))
+		return rd_remaining(&r) < 10 ? VERDICT_NEED_MORE : VERDICT_NO;
 	int v = read_pri(&r);
 	if (v == -2)
 		return VERDICT_NEED_MORE;
@@ -419,10 +444,60 @@ static struct reader trimmed(struct reader r)
 	return rd_init(p, n);
 }
 
+/* The next message of a TCP stream, octet-counted when it starts with a
+ * digit, else ended by LF (RFC 6587 3.4.1 and 3.4.2).  FRAME_NEED_MORE
+ * until it is whole. */
+static enum frame_result stream_message(struct syslog_state *st, struct reader *r,
+                                        struct reader *msg)
+{
+	int c = rd_peek(r, 0);
+	if (c >= '0' && c <= '9') {
+		size_t len = 0, k = 0;
+		while (k < 9 && (c = rd_peek(r, k)) >= '0' && c <= '9')
+			len = len * 10 + (size_t)(c - '0'), k++;
+		if (c < 0)
+			return FRAME_NEED_MORE;
+		if (c != ' ' || len == 0 || len > SYSLOG_TCP_MAX_MSG)
+			return FRAME_ERROR;
+		if (rd_remaining(r) < k + 1 + len)
+			return FRAME_NEED_MORE;
+		rd_skip(r, k + 1);
+		*msg = rd_sub(r, len);
+		return FRAME_OK;
+	}
+	bool too_long;
+	return line_next(&st->lines, r, msg, &too_long);
+}
+
+static size_t syslog_stream(struct session *s, struct syslog_state *st, enum direction dir,
+                            struct reader r)
+{
+	size_t len = rd_remaining(&r);
+	if (dir != DIR_CLIENT || st->stream_lost)
+		return len; /* the server says nothing in syslog */
+	for (int i = 0; i < SYSLOG_MAX_MESSAGES * 4 && rd_remaining(&r); i++) {
+		struct reader msg;
+		enum frame_result fr = stream_message(st, &r, &msg);
+		if (fr == FRAME_NEED_MORE)
+			break;
+		if (fr != FRAME_OK) {
+			st->stream_lost = true;
+			st->malformed++;
+			session_alert(s, ALERT_MALFORMED);
+			return len;
+		}
+		struct reader t = trimmed(msg);
+		if (rd_remaining(&t))
+			parse_message(s, st, t);
+	}
+	return len - rd_remaining(&r);
+}
+
 static size_t syslog_on_data(struct session *s, void *state, enum direction dir, struct reader r)
 {
-	(void)dir;
 	struct syslog_state *st = state;
+	if (session_is_tcp(s))
+		return syslog_stream(s, st, dir, r);
 	size_t len = rd_remaining(&r);
 	r = trimmed(r);
 	if (rd_remaining(&r) == 0)
@@ -544,7 +619,7 @@ static void syslog_summarize(const void *state, char *buf, size_t n)
 
 const struct dissector syslog_dissector = {
     .name = "syslog",
-    .transports = TRANSPORT_BIT_UDP,
+    .transports = TRANSPORT_BIT_UDP | TRANSPORT_BIT_TCP,
     .ports = syslog_ports,
     .state_size = sizeof(struct syslog_state),
     .probe = syslog_probe,

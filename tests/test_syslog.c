@@ -403,11 +403,80 @@ static void test_probe(void **unused)
 	assert_int_equal(syslog_dissector.probe(rd_init(ntp, sizeof ntp), DIR_CLIENT), VERDICT_NO);
 }
 
+/* ---- over TCP (RFC 6587) ---- */
+
+static struct flow tcp_flow_open(void)
+{
+	struct ip_addr client = {.version = 4, .b = {192, 0, 2, 10}};
+	struct ip_addr server = {.version = 4, .b = {192, 0, 2, 14}};
+	struct flow f = {
+	    session_detached_new(true, &client, 40000, &server, 514),
+	    calloc(1, syslog_dissector.state_size),
+	};
+	assert_non_null(f.s);
+	assert_non_null(f.state);
+	return f;
+}
+
+/* Feeds a stream in pieces of `step` bytes the way the core does: what
+ * on_data leaves is handed back with the next bytes. */
+static void feed_stream(struct flow *f, const char *s, size_t step)
+{
+	char kept[1024];
+	size_t n_kept = 0, total = strlen(s);
+	for (size_t off = 0; off < total; off += step) {
+		size_t n = total - off < step ? total - off : step;
+		assert_true(n_kept + n <= sizeof kept);
+		memcpy(kept + n_kept, s + off, n);
+		n_kept += n;
+		size_t used =
+		    syslog_dissector.on_data(f->s, f->state, DIR_CLIENT, rd_init(kept, n_kept));
+		assert_true(used <= n_kept);
+		memmove(kept, kept + used, n_kept - used);
+		n_kept -= used;
+	}
+}
+
+static void test_tcp_octet_counting_and_lines(void **unused)
+{
+	(void)unused;
+	char stream[1024];
+	snprintf(stream, sizeof stream, "%zu %s%zu %s%s\n", strlen(ietf1), ietf1, strlen(ietf2),
+	         ietf2, bsd1);
+	for (size_t step = 1; step <= strlen(stream); step++) {
+		struct flow f = tcp_flow_open();
+		feed_stream(&f, stream, step);
+		char *json = render(&f);
+		assert_contains(json, "\"count\":3");
+		assert_contains(json, "\"host\":\"mymachine.example.com\"");
+		assert_contains(json, "\"msgid\":\"ID47\"");
+		assert_contains(json, "\"app\":\"su\"");
+		free(json);
+		flow_close(&f);
+	}
+	assert_int_equal(probe("131 <14>1 2026-11-26T12:00:00Z vm"), VERDICT_YES);
+	assert_int_equal(probe("12"), VERDICT_NEED_MORE);
+	assert_int_equal(probe("220 mail.example.com ESMTP"), VERDICT_NO);
+}
+
+static void test_tcp_bad_framing(void **unused)
+{
+	(void)unused;
+	struct flow f = tcp_flow_open();
+	feed_stream(&f, "99999999 <14>x\n", 4); /* a length past the cap */
+	feed_stream(&f, ietf1, 8);              /* nothing more is parsed */
+	char *json = render(&f);
+	assert_contains(json, "\"count\":0");
+	assert_true(session_has_alert(f.s, ALERT_MALFORMED));
+	free(json);
+	flow_close(&f);
+}
+
 static void test_descriptor(void **unused)
 {
 	(void)unused;
 	assert_string_equal(syslog_dissector.name, "syslog");
-	assert_int_equal(syslog_dissector.transports, TRANSPORT_BIT_UDP);
+	assert_int_equal(syslog_dissector.transports, TRANSPORT_BIT_UDP | TRANSPORT_BIT_TCP);
 	assert_int_equal(syslog_dissector.ports[0], 514);
 	assert_int_equal(syslog_dissector.ports[1], 0);
 	assert_ptr_equal(dissector_by_name("syslog"), &syslog_dissector);
@@ -438,6 +507,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_pri),
 	    cmocka_unit_test(test_binary_bytes_kept_raw),
 	    cmocka_unit_test(test_batch_and_trailers),
+	    cmocka_unit_test(test_tcp_octet_counting_and_lines),
+	    cmocka_unit_test(test_tcp_bad_framing),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_probe),
 	    cmocka_unit_test(test_descriptor),
