@@ -15,6 +15,7 @@ extern const struct dissector ssh_dissector;
 extern const struct dissector tls_dissector;
 extern const struct dissector rdp_dissector;
 extern const struct dissector tds_dissector;
+extern const struct dissector mysql_dissector;
 extern const struct dissector smb_dissector;
 extern const struct dissector netbios_ssn_dissector;
 extern const struct dissector dns_dissector;
@@ -29,12 +30,12 @@ extern const struct dissector syslog_dissector;
 extern const struct dissector quic_dissector;
 
 const struct dissector *const dissector_registry[] = {
-    &http_dissector,        &smtp_dissector,   &ftp_dissector,        &ftp_data_dissector,
-    &pop3_dissector,        &imap_dissector,   &telnet_dissector,     &ssh_dissector,
-    &tls_dissector,         &rdp_dissector,    &tds_dissector,        &smb_dissector,
-    &netbios_ssn_dissector, &dns_dissector,    &netbios_ns_dissector, &netbios_dgm_dissector,
-    &dhcp_dissector,        &snmp_dissector,   &ldap_dissector,       &kerberos_dissector,
-    &ntp_dissector,         &syslog_dissector, &quic_dissector,
+    &http_dissector,        &smtp_dissector,        &ftp_dissector,    &ftp_data_dissector,
+    &pop3_dissector,        &imap_dissector,        &telnet_dissector, &ssh_dissector,
+    &tls_dissector,         &rdp_dissector,         &tds_dissector,    &mysql_dissector,
+    &smb_dissector,         &netbios_ssn_dissector, &dns_dissector,    &netbios_ns_dissector,
+    &netbios_dgm_dissector, &dhcp_dissector,        &snmp_dissector,   &ldap_dissector,
+    &kerberos_dissector,    &ntp_dissector,         &syslog_dissector, &quic_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];
