@@ -94,7 +94,11 @@ size_t json_escape(const char *str, size_t n, char *out, size_t cap)
 	return o;
 }
 
-size_t text_escape(const char *str, size_t n, char *out, size_t cap)
+/* The terminal escapes of both: controls, DEL and invalid UTF-8 as \xNN;
+ * with escape_backslash a backslash doubles, so that a wire "\x1b" (four
+ * printable bytes) cannot pass for an escaped ESC. */
+static size_t terminal_escape(const char *str, size_t n, char *out, size_t cap,
+                              bool escape_backslash)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t o = 0;
@@ -112,6 +116,9 @@ size_t text_escape(const char *str, size_t n, char *out, size_t cap)
 			snprintf(tmp, sizeof tmp, "\\x%02x", c);
 			ok = put(out, cap, &o, tmp, 4);
 			i++;
+		} else if (c == '\\' && escape_backslash) {
+			ok = put(out, cap, &o, "\\\\", 2);
+			i++;
 		} else {
 			ok = put(out, cap, &o, (const char *)&c, 1);
 			i++;
@@ -122,4 +129,14 @@ size_t text_escape(const char *str, size_t n, char *out, size_t cap)
 	if (cap)
 		out[o] = '\0';
 	return o;
+}
+
+size_t text_escape(const char *str, size_t n, char *out, size_t cap)
+{
+	return terminal_escape(str, n, out, cap, true);
+}
+
+size_t text_sanitize(const char *str, size_t n, char *out, size_t cap)
+{
+	return terminal_escape(str, n, out, cap, false);
 }

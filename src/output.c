@@ -178,7 +178,7 @@ void output_exchange(struct output *o, const struct exchange_record *x)
 			x->ops->summarize(x->state, line, sizeof line);
 		else
 			snprintf(line, sizeof line, "%s exchange", x->ops->type);
-		text_escape(line, strnlen(line, sizeof line), safe, sizeof safe);
+		text_sanitize(line, strnlen(line, sizeof line), safe, sizeof safe);
 		fprintf(o->fp, "%s\n", safe);
 		if (o->verbose && x->ops->emit) {
 			struct text_detail t = {.fp = o->fp};

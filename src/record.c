@@ -201,7 +201,7 @@ void record_text_line(FILE *fp, const struct flow *f, bool color)
 		f->dissector->summarize(f->dstate, summary, sizeof summary);
 	if (strnlen(summary, sizeof summary) > TEXT_SUMMARY_MAX) /* one line stays one line */
 		memcpy(summary + TEXT_SUMMARY_MAX - 3, "...", 4);
-	text_escape(summary, strnlen(summary, sizeof summary), safe, sizeof safe);
+	text_sanitize(summary, strnlen(summary, sizeof summary), safe, sizeof safe);
 	const char *state = flow_conn_state(f);
 	const char *state_color = state_is_bad(state) ? TC_BAD : TC_GOOD;
 	fprintf(fp, "%s %-36s -> %-36s %s%-11s%s %s%-6s%s %8.3fs%s%s",

@@ -105,7 +105,7 @@ static void fill_row(struct row *w, const struct flow *f, const char *protocol)
 	w->alerts = f->alerts;
 	if (f->dissector && f->dissector->summarize)
 		f->dissector->summarize(f->dstate, summary, sizeof summary);
-	text_escape(summary, strnlen(summary, sizeof summary), w->summary, sizeof w->summary);
+	text_sanitize(summary, strnlen(summary, sizeof summary), w->summary, sizeof w->summary);
 }
 
 /* Keeps f's ladder when it is a better example than the one kept. */

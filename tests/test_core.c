@@ -80,6 +80,26 @@ static void test_text_escape(void **state)
 	char out[64];
 	text_escape("ok\x1b[31m\xc3\xa9\xfe", 10, out, sizeof out);
 	assert_string_equal(out, "ok\\x1b[31m\xc3\xa9\\xfe");
+	/* a wire backslash doubles: the four bytes \x1b are not an escaped ESC */
+	text_escape("a\\x1b\x1b", 6, out, sizeof out);
+	assert_string_equal(out, "a\\\\x1b\\x1b");
+	/* an escape is never split at the end of the room */
+	assert_int_equal(text_escape("ab\\", 3, out, 4), 2);
+	assert_string_equal(out, "ab");
+}
+
+/* The last pass over a summary built from escaped pieces keeps their
+ * backslashes as they are and still makes a stray control visible. */
+static void test_text_sanitize(void **state)
+{
+	(void)state;
+	char piece[32], out[64];
+	text_escape("C:\\dir\x1b", 7, piece, sizeof piece);
+	assert_string_equal(piece, "C:\\\\dir\\x1b");
+	text_sanitize(piece, strlen(piece), out, sizeof out);
+	assert_string_equal(out, piece);
+	text_sanitize("x\ty", 3, out, sizeof out);
+	assert_string_equal(out, "x\\x09y");
 }
 
 static void test_json_writer(void **state)
@@ -183,6 +203,7 @@ int main(void)
 	    cmocka_unit_test(test_reader_find_and_seek),
 	    cmocka_unit_test(test_json_escape),
 	    cmocka_unit_test(test_text_escape),
+	    cmocka_unit_test(test_text_sanitize),
 	    cmocka_unit_test(test_json_writer),
 	    cmocka_unit_test(test_json_writer_cap),
 	    cmocka_unit_test(test_community_id_vectors),

@@ -37,9 +37,15 @@ const char *json_writer_text(const struct json_writer *w);
  * are written and an escape is never split. */
 size_t json_escape(const char *s, size_t n, char *out, size_t cap);
 
-/* Escapes s for a terminal: printable ASCII and valid UTF-8 as they are,
- * everything else (controls, ESC, DEL, invalid UTF-8) as \xNN.  Same
- * contract as json_escape. */
+/* Escapes wire bytes s for a terminal: printable ASCII and valid UTF-8 as
+ * they are, a backslash doubled, everything else (controls, ESC, DEL,
+ * invalid UTF-8) as \xNN.  Same contract as json_escape. */
 size_t text_escape(const char *s, size_t n, char *out, size_t cap);
+
+/* The last pass over a line already built from escaped pieces (a
+ * dissector's summary): like text_escape but leaves backslashes alone, so
+ * the pieces' escapes are not doubled, while a control that slipped in is
+ * still made visible. */
+size_t text_sanitize(const char *s, size_t n, char *out, size_t cap);
 
 #endif
