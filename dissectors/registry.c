@@ -16,6 +16,7 @@ extern const struct dissector tls_dissector;
 extern const struct dissector rdp_dissector;
 extern const struct dissector tds_dissector;
 extern const struct dissector mysql_dissector;
+extern const struct dissector postgresql_dissector;
 extern const struct dissector smb_dissector;
 extern const struct dissector netbios_ssn_dissector;
 extern const struct dissector dns_dissector;
@@ -28,14 +29,17 @@ extern const struct dissector kerberos_dissector;
 extern const struct dissector ntp_dissector;
 extern const struct dissector syslog_dissector;
 extern const struct dissector quic_dissector;
+extern const struct dissector sip_dissector;
+extern const struct dissector rtp_dissector;
 
 const struct dissector *const dissector_registry[] = {
-    &http_dissector,        &smtp_dissector,        &ftp_dissector,    &ftp_data_dissector,
-    &pop3_dissector,        &imap_dissector,        &telnet_dissector, &ssh_dissector,
-    &tls_dissector,         &rdp_dissector,         &tds_dissector,    &mysql_dissector,
-    &smb_dissector,         &netbios_ssn_dissector, &dns_dissector,    &netbios_ns_dissector,
-    &netbios_dgm_dissector, &dhcp_dissector,        &snmp_dissector,   &ldap_dissector,
-    &kerberos_dissector,    &ntp_dissector,         &syslog_dissector, &quic_dissector,
+    &http_dissector,       &smtp_dissector,        &ftp_dissector,         &ftp_data_dissector,
+    &pop3_dissector,       &imap_dissector,        &telnet_dissector,      &ssh_dissector,
+    &tls_dissector,        &rdp_dissector,         &tds_dissector,         &mysql_dissector,
+    &postgresql_dissector, &smb_dissector,         &netbios_ssn_dissector, &dns_dissector,
+    &netbios_ns_dissector, &netbios_dgm_dissector, &dhcp_dissector,        &snmp_dissector,
+    &ldap_dissector,       &kerberos_dissector,    &ntp_dissector,         &syslog_dissector,
+    &quic_dissector,       &sip_dissector,         &rtp_dissector,
 };
 
 const size_t dissector_count = sizeof dissector_registry / sizeof dissector_registry[0];
