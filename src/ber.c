@@ -165,7 +165,7 @@ static bool oid_write(struct reader v, char *buf, size_t n, size_t *used, size_t
 	bool first = true;
 	*used = 0;
 	while (rd_remaining(&v)) {
-		uint64_t x;
+		uint64_t x = 0;
 		char arc[48];
 		int k;
 		(void)oid_arc(&v, &x);
@@ -198,7 +198,7 @@ bool ber_oid_text(struct reader v, char *buf, size_t n, bool *cut)
 	/* Validate the whole OID first, so a cut never hides a malformed one. */
 	struct reader check = v;
 	while (rd_remaining(&check)) {
-		uint64_t x;
+		uint64_t x = 0;
 		if (!oid_arc(&check, &x))
 			return false;
 	}

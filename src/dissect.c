@@ -18,6 +18,7 @@
 struct byte_buffer {
 	uint8_t *data;
 	size_t len, cap;
+	size_t *charged; /* the run's total the capacity is charged to */
 };
 
 /* How many times a dissector that keeps returning 0-but-not-all is called
@@ -46,13 +47,17 @@ static struct session make_session(struct dissect_ctx *c, struct flow *f, usec_t
 
 /* ---- byte buffers ---- */
 
-static bool buffer_append(struct byte_buffer **bp, const uint8_t *data, size_t len, size_t cap)
+/* Appends len bytes to *bp (made on first use), keeping it within cap and
+ * the whole run's pending capacity within c's total (0: no total). */
+static bool buffer_append(struct dissect_ctx *c, struct byte_buffer **bp, const uint8_t *data,
+                          size_t len, size_t cap)
 {
 	struct byte_buffer *b = *bp;
 	if (!b) {
 		b = calloc(1, sizeof *b);
 		if (!b)
 			return false;
+		b->charged = &c->pending_held;
 		*bp = b;
 	}
 	if (b->len + len > cap)
@@ -63,9 +68,17 @@ static bool buffer_append(struct byte_buffer **bp, const uint8_t *data, size_t l
 			ncap *= 2;
 		if (ncap > cap)
 			ncap = cap;
+		size_t total = c->cfg.pending_total_cap;
+		if (total && c->pending_held - b->cap + ncap > total) {
+			counters_add(c->counters, "dissect.pending_total_cap", 1);
+			return false;
+		}
 		uint8_t *nd = realloc(b->data, ncap);
 		if (!nd)
 			return false;
+		c->pending_held = c->pending_held - b->cap + ncap;
+		if (c->pending_held > c->pending_peak)
+			c->pending_peak = c->pending_held;
 		b->data = nd;
 		b->cap = ncap;
 	}
@@ -88,6 +101,7 @@ static void buffer_consume(struct byte_buffer *b, size_t n)
 static void buffer_free(struct byte_buffer **bp)
 {
 	if (*bp) {
+		*(*bp)->charged -= (*bp)->cap;
 		free((*bp)->data);
 		free(*bp);
 		*bp = NULL;
@@ -253,6 +267,8 @@ static void drain_pending(struct dissect_ctx *c, struct flow *f, enum direction 
 		if (used == 0 && f->inner == before)
 			break;
 	}
+	if (b && !b->len)
+		buffer_free(&f->pending[dir]); /* an idle flow holds no buffer */
 }
 
 /* Keeps bytes a dissector did not consume, within the cap; past it they
@@ -260,7 +276,7 @@ static void drain_pending(struct dissect_ctx *c, struct flow *f, enum direction 
 static void keep_pending(struct dissect_ctx *c, struct flow *f, enum direction dir, usec_t now,
                          const uint8_t *data, size_t len)
 {
-	if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
+	if (!buffer_append(c, &f->pending[dir], data, len, c->cfg.pending_cap)) {
 		struct byte_buffer *b = f->pending[dir];
 		size_t lost = (b ? b->len : 0) + len;
 		counters_add(c->counters, "dissect.pending_cap", 1);
@@ -274,7 +290,7 @@ static void stream_to_dissector(struct dissect_ctx *c, struct flow *f, enum dire
 	struct byte_buffer *b = f->pending[dir];
 
 	if (b && b->len) {
-		if (!buffer_append(&f->pending[dir], data, len, c->cfg.pending_cap)) {
+		if (!buffer_append(c, &f->pending[dir], data, len, c->cfg.pending_cap)) {
 			keep_pending(c, f, dir, now, data, len); /* reports the loss */
 			return;
 		}
@@ -310,8 +326,10 @@ void dissect_stream(struct dissect_ctx *c, struct flow *f, enum direction dir, u
 	struct byte_buffer **bp = &f->pending[dir];
 	size_t room = c->cfg.probe_bytes - ((*bp) ? (*bp)->len : 0);
 	size_t taken = len < room ? len : room;
-	if (!buffer_append(bp, data, taken, c->cfg.probe_bytes))
+	if (!buffer_append(c, bp, data, taken, c->cfg.probe_bytes)) {
+		dissect_gap(c, f, dir, now, len); /* no room to keep them: lost */
 		return;
+	}
 	const struct dissector *d = decode_as(c, f);
 	bool wait = false;
 	if (!d)

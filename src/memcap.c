@@ -55,4 +55,5 @@ void memcap_apply(struct pipeline_config *cfg, uint64_t m)
 	cfg->stream.reasm.max_buffered = (size_t)clamp(m / 512, 64u << 10, 64u << 20);
 	cfg->defrag.max_bytes = (size_t)clamp(m / 32, 256u << 10, SIZE_MAX);
 	cfg->defrag.max_datagrams = (size_t)clamp(m / (128u << 10), 16, 1u << 20);
+	cfg->dissect.pending_total_cap = (size_t)clamp(m / 16, 1u << 20, SIZE_MAX);
 }

@@ -133,6 +133,53 @@ static void test_handoff_passes_the_rest_of_the_segment(void **state)
 	flow_table_free(t);
 }
 
+/* Bytes dissectors have not consumed are charged to one run-wide budget:
+ * past it, the flow that would grow loses them as a gap (counted), and a
+ * buffer a dissector has emptied is given back. */
+static void test_pending_bytes_total_cap(void **state)
+{
+	(void)state;
+	struct flow_config fc;
+	struct counters counters;
+	struct dissect_ctx c;
+	static uint8_t no_newline[3000];
+	memset(no_newline, 'x', sizeof no_newline);
+	memset(&counters, 0, sizeof counters);
+	memset(&c, 0, sizeof c);
+	flow_config_default(&fc);
+	struct flow_table *t = flow_table_new(&fc, NULL, NULL);
+	dissect_config_default(&c.cfg);
+	c.cfg.pending_total_cap = 4096;
+	c.counters = &counters;
+	c.expects.counters = &counters;
+	c.cfg.decode_as[0].port = 4000;
+	c.cfg.decode_as[0].dissector = &switcher;
+	c.cfg.n_decode_as = 1;
+
+	struct flow *a = make_flow(t, TRANSPORT_TCP, 40000, 4000);
+	struct flow *b = make_flow(t, TRANSPORT_TCP, 40001, 4000);
+	dissect_stream(&c, a, DIR_CLIENT, 2000, no_newline, sizeof no_newline);
+	assert_int_equal(c.pending_held, 4096); /* 3000 bytes in a 4 KiB buffer */
+	assert_int_equal(a->missed_bytes[DIR_CLIENT], 0);
+	dissect_stream(&c, b, DIR_CLIENT, 2000, no_newline, sizeof no_newline);
+	assert_int_equal(counters_get(&counters, "dissect.pending_total_cap"), 1);
+	assert_int_equal(b->missed_bytes[DIR_CLIENT], sizeof no_newline);
+	assert_int_equal(c.pending_held, 4096);
+	/* a's line ends: its buffer is consumed and freed, and a new flow may
+	 * keep bytes again */
+	dissect_stream(&c, a, DIR_CLIENT, 3000, (const uint8_t *)"\r\n", 2);
+	assert_int_equal(c.pending_held, 0);
+	struct flow *d = make_flow(t, TRANSPORT_TCP, 40002, 4000);
+	dissect_stream(&c, d, DIR_CLIENT, 3000, no_newline, 100);
+	assert_int_equal(c.pending_held, 512);
+	assert_int_equal(c.pending_peak, 4096);
+	dissect_release(a);
+	dissect_release(b);
+	dissect_release(d);
+	assert_int_equal(c.pending_held, 0);
+	flow_table_free(t);
+}
+
 static void test_expectation_pins_and_links(void **state)
 {
 	(void)state;
@@ -198,6 +245,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_handoff_passes_the_rest_of_the_segment),
+	    cmocka_unit_test(test_pending_bytes_total_cap),
 	    cmocka_unit_test(test_expectation_pins_and_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

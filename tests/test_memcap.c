@@ -44,6 +44,7 @@ static void test_default_split(void **unused)
 	assert_int_equal(cfg.stream.reasm.max_buffered, 1u << 20);
 	assert_int_equal(cfg.defrag.max_bytes, 16u << 20);
 	assert_int_equal(cfg.defrag.max_datagrams, 4096);
+	assert_int_equal(cfg.dissect.pending_total_cap, 32u << 20);
 }
 
 /* The derived parts never add up to more than the budget, at any size. */
@@ -56,7 +57,8 @@ static void test_within_budget(void **unused)
 		memcap_apply(&cfg, m);
 		uint64_t used = (uint64_t)cfg.flow.max_flows * MEMCAP_FLOW_COST +
 		                (uint64_t)cfg.stream.nids_streams * 288 +
-		                cfg.stream.max_bytes_total + cfg.defrag.max_bytes;
+		                cfg.stream.max_bytes_total + cfg.defrag.max_bytes +
+		                cfg.dissect.pending_total_cap;
 		assert_true(used < m);
 		assert_true(cfg.flow.max_flows >= 64);
 		assert_true(cfg.stream.nids_streams >= 16);

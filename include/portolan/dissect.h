@@ -23,6 +23,9 @@ struct dissect_config {
 	size_t probe_bytes;     /* bytes kept per direction while probing: 2048 */
 	unsigned probe_packets; /* payloads per direction before giving up: 4 */
 	size_t pending_cap;     /* unconsumed bytes kept per direction: 256 KiB */
+	/* all flows' pending and probe buffers together (their capacity);
+	 * 0: no limit.  Set from --memcap. */
+	size_t pending_total_cap;
 	bool show_credentials;
 	struct decode_as decode_as[DECODE_AS_MAX];
 	size_t n_decode_as;
@@ -51,6 +54,7 @@ struct dissect_ctx {
 	struct dissect_config cfg;
 	struct counters *counters;
 	struct expect_table expects;
+	size_t pending_held, pending_peak; /* bytes of capacity, now and at most */
 	/* cross-flow records (portolan/exchange.h); NULL: none are kept */
 	struct exchange_table *exchanges;
 };

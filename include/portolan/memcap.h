@@ -7,9 +7,13 @@
  *   reassembly:   1/8 of M held out of order by all flows -> stream.max_bytes_total;
  *                 M/512 per direction -> stream.reasm.max_buffered
  *   fragments:    1/32 of M -> defrag.max_bytes; M/128 KiB datagrams in progress
- *   the rest (~3/16): libpcap's buffers, the allocator, the output.
+ *   dissectors:   1/16 of M of bytes they have not consumed yet (partial
+ *                 messages, probe bytes) -> dissect.pending_total_cap, on top
+ *                 of the 256 KiB a direction
+ *   the rest (~1/8): libpcap's buffers, the allocator, the output.
  * At the default 512 MiB this gives 27306 flows, 16384 libnids streams,
- * 64 MiB of out-of-order bytes, 1 MiB a direction and 16 MiB of fragments. */
+ * 64 MiB of out-of-order bytes, 1 MiB a direction, 16 MiB of fragments and
+ * 32 MiB of unconsumed bytes. */
 #ifndef PORTOLAN_MEMCAP_H
 #define PORTOLAN_MEMCAP_H
 
