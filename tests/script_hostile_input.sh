@@ -3,7 +3,9 @@
 # tests/support/hostile_pcaps.py, read with a small --memcap:
 #  - caps hold: 3 MiB without a newline (HTTP, SMTP), 10,000 HTTP requests on
 #    one connection (the transaction list stays at its cap, with "truncated"),
-#    DNS compression loops (flagged malformed); every record line stays small;
+#    DNS compression loops (flagged malformed), an LDAP message announcing
+#    64 KiB that never comes (what follows it is read once 64 KiB have
+#    passed; the operation list stays at its cap); every record line stays small;
 #  - safe output: quotes, backslashes, NULs, ESC and invalid UTF-8 in a DNS
 #    name, an HTTP URI/Host/User-Agent and an SMTP HELO: every JSON line
 #    parses, no raw ESC reaches the text output, which shows \x1b instead;
@@ -76,6 +78,12 @@ fi
 if run_json dns-loop; then
 	check_json "$tmp/dns-loop.json" "len(sessions) == 2 and all('malformed' in s['alerts'] for s in sessions)" &&
 		ok || bad "dns-loop"
+fi
+if run_json ldap-length-lie; then
+	# 3000 binds of ~33 bytes after the lie: those past its 64 KiB are read
+	# (64 kept, the rest counted); the second connection ends inside the lie
+	check_json "$tmp/ldap-length-lie.json" "len(sessions) == 2 and all(s['protocol'] == 'ldap' for s in sessions) and len(sessions[0]['ldap']['ops']) == 64 and sessions[0]['ldap']['truncated'] > 500 and 'malformed' in sessions[0]['alerts'] and len(sessions[1]['ldap'].get('ops', [])) == 0 and $small" &&
+		ok || bad "ldap-length-lie"
 fi
 
 # --- safe output ---

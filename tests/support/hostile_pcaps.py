@@ -163,11 +163,42 @@ def names(out):
     p.close()
 
 
+def ber(tag, body):
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    if n < 0x100:
+        return bytes([tag, 0x81, n]) + body
+    return bytes([tag, 0x82]) + struct.pack("!H", n) + body
+
+
+def ldap_bind(msg_id, dn, pw):
+    op = ber(0x60, ber(0x02, b"\x03") + ber(0x04, dn) + ber(0x80, pw))
+    return ber(0x30, ber(0x02, bytes([msg_id % 100 + 1])) + op)
+
+
+def ldap_length_lie(out):
+    """A message announcing 64 KiB (0xffff) that never comes: the binds sent
+    after it are swallowed by the lie until 64 KiB have passed, then read;
+    and once more where the connection ends inside the lie."""
+    lie = b"\x30\x82\xff\xff\x02\x01\x01\x60\x82\xff\xf8"
+    binds = b"".join(ldap_bind(i, b"cn=user%d,dc=example" % i, b"pw") for i in range(3000))
+    p = Pcap(out + "/ldap-length-lie.pcap")
+    t = Tcp(p, C, 40010, S, 389)
+    t.send(0, lie + binds)  # ~100 KiB: the first 64 KiB belong to the lie
+    t.close()
+    t = Tcp(p, C, 40011, S, 389)
+    t.send(0, lie + binds[:4000])  # the connection ends inside the lie
+    t.close()
+    p.close()
+
+
 def main(out):
     no_newline(out)
     many_requests(out)
     dns_loop(out)
     names(out)
+    ldap_length_lie(out)
 
 
 if __name__ == "__main__":
