@@ -103,6 +103,17 @@ static void tok_set(struct sip_tok *t, const void *p, size_t n)
 	t->len = (uint8_t)n;
 }
 
+/* A token read from v (cut to fit). */
+static void tok_take(struct sip_tok *t, struct reader v)
+{
+	size_t n = rd_remaining(&v);
+	if (n > sizeof t->b)
+		n = sizeof t->b;
+	if (n)
+		rd_copy(&v, t->b, n);
+	t->len = (uint8_t)n;
+}
+
 struct sip_via {
 	struct wire_str transport, sent_by, branch;
 };
@@ -193,7 +204,10 @@ struct sip_state {
 	bool gap, truncated;
 };
 
-/* ---- small text helpers ---- */
+/* ---- small text helpers ----
+ * Every look at a header value, a start line or an SDP line goes through a
+ * struct reader over it (include/portolan/reader.h): rd_peek answers -1 past
+ * the end, and rd_take only hands a whole validated span to a copy. */
 
 static int lower(int c)
 {
@@ -210,41 +224,51 @@ static bool is_ws(int c)
 	return c == ' ' || c == '\t';
 }
 
-static bool ieq(const char *a, size_t an, const char *b)
+/* v without its leading spaces and tabs and its trailing spaces, tabs and
+ * CRs. */
+static struct reader trim(struct reader v)
 {
-	size_t bn = strlen(b);
-	if (an != bn)
-		return false;
-	for (size_t i = 0; i < an; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-			return false;
-	return true;
+	return rd_rtrim(rd_ltrim(v, " \t"), " \t\r");
 }
 
-/* A span of bytes inside a header value. */
-struct span {
-	const char *p;
-	size_t n;
-};
-
-static struct span trim(struct span s)
+/* The first n bytes of v (all of it when shorter). */
+static struct reader head(struct reader v, size_t n)
 {
-	while (s.n && is_ws(s.p[0])) {
-		s.p++;
-		s.n--;
-	}
-	while (s.n && (is_ws(s.p[s.n - 1]) || s.p[s.n - 1] == '\r'))
-		s.n--;
-	return s;
+	size_t have = rd_remaining(&v);
+	return rd_slice(&v, 0, n < have ? n : have);
 }
 
-/* Offset of c in s outside double quotes and angle brackets, or s.n. */
-static size_t find_outside(struct span s, char c)
+/* v after its first `from` bytes (empty when it is not that long). */
+static struct reader tail(struct reader v, size_t from)
 {
+	size_t have = rd_remaining(&v);
+	return from <= have ? rd_slice(&v, from, have - from) : rd_init(NULL, 0);
+}
+
+/* Offset of the first byte c in v, or v's length. */
+static size_t find_or_end(struct reader v, uint8_t c)
+{
+	long at = rd_find(&v, c);
+	return at < 0 ? rd_remaining(&v) : (size_t)at;
+}
+
+/* v without the double quotes around it, when it has both. */
+static struct reader unquote(struct reader v)
+{
+	size_t n = rd_remaining(&v);
+	if (n >= 2 && rd_peek(&v, 0) == '"' && rd_peek(&v, n - 1) == '"')
+		return rd_slice(&v, 1, n - 2);
+	return v;
+}
+
+/* Offset of c in v outside double quotes and angle brackets, or v's length. */
+static size_t find_outside(struct reader v, int c)
+{
+	size_t n = rd_remaining(&v);
 	bool quoted = false;
 	int angle = 0;
-	for (size_t i = 0; i < s.n; i++) {
-		char ch = s.p[i];
+	for (size_t i = 0; i < n; i++) {
+		int ch = rd_peek(&v, i);
 		if (quoted) {
 			if (ch == '\\')
 				i++;
@@ -261,20 +285,28 @@ static size_t find_outside(struct span s, char c)
 		else if (ch == c && !angle)
 			return i;
 	}
-	return s.n;
+	return n;
 }
 
-static void keep(struct session *s, struct wire_str *w, struct span v)
+static void keep(struct session *s, struct wire_str *w, struct reader v)
 {
+	size_t n = rd_remaining(&v);
+	const uint8_t *p = rd_take(&v, n); /* the whole span, for the copy */
 	wire_str_free(w);
-	enum wire_str_result res = wire_str_set(w, v.p, v.n, SIP_MAX_STRING);
+	enum wire_str_result res = wire_str_set(w, p ? p : (const uint8_t *)"", n, SIP_MAX_STRING);
 	if (res == WIRE_STR_CUT)
 		session_count(s, "sip.string_cut");
 	else if (res == WIRE_STR_NO_MEMORY)
 		session_count(s, "sip.out_of_memory");
 }
 
-static void keep_if_unset(struct session *s, struct wire_str *w, struct span v)
+/* A copy of a string kept before (a reader over the dissector's own copy). */
+static struct reader kept(const struct wire_str *w)
+{
+	return rd_init(w->p, w->p ? w->len : 0);
+}
+
+static void keep_if_unset(struct session *s, struct wire_str *w, struct reader v)
 {
 	if (!w->p)
 		keep(s, w, v);
@@ -293,26 +325,18 @@ static void move_str(struct wire_str *dst, struct wire_str *src)
 
 /* The value of parameter `name` in ";a=b;name=value;..." (value unquoted),
  * searched from the first ';' outside quotes and brackets. */
-static bool param(struct span params, const char *name, struct span *out)
+static bool param(struct reader params, const char *name, struct reader *out)
 {
+	size_t n = rd_remaining(&params);
 	size_t at = find_outside(params, ';');
-	while (at < params.n) {
-		struct span rest = {params.p + at + 1, params.n - at - 1};
+	while (at < n) {
+		struct reader rest = tail(params, at + 1);
 		size_t end = find_outside(rest, ';');
-		struct span one = trim((struct span){rest.p, end});
-		size_t eq = 0;
-		while (eq < one.n && one.p[eq] != '=')
-			eq++;
-		struct span key = trim((struct span){one.p, eq});
-		if (ieq(key.p, key.n, name)) {
-			struct span v = eq < one.n
-			                    ? trim((struct span){one.p + eq + 1, one.n - eq - 1})
-			                    : (struct span){one.p + one.n, 0};
-			if (v.n >= 2 && v.p[0] == '"' && v.p[v.n - 1] == '"') {
-				v.p++;
-				v.n -= 2;
-			}
-			*out = v;
+		struct reader one = trim(head(rest, end));
+		size_t eq = find_or_end(one, '=');
+		struct reader key = trim(head(one, eq));
+		if (rd_ieq(&key, name)) {
+			*out = unquote(trim(tail(one, eq + 1)));
 			return true;
 		}
 		at += 1 + end;
@@ -323,63 +347,58 @@ static bool param(struct span params, const char *name, struct span *out)
 /* ---- header values ---- */
 
 /* name-addr / addr-spec (From, To, Contact): display name, URI, tag. */
-static void read_name_addr(struct session *s, struct span v, struct wire_str *uri,
+static void read_name_addr(struct session *s, struct reader v, struct wire_str *uri,
                            struct wire_str *name, struct wire_str *tag)
 {
 	v = trim(v);
-	size_t lt = v.n; /* the '<' outside a quoted display name */
+	size_t n = rd_remaining(&v);
+	size_t lt = n; /* the '<' outside a quoted display name */
 	bool quoted = false;
-	for (size_t i = 0; i < v.n; i++) {
+	for (size_t i = 0; i < n; i++) {
+		int c = rd_peek(&v, i);
 		if (quoted) {
-			if (v.p[i] == '\\')
+			if (c == '\\')
 				i++;
-			else if (v.p[i] == '"')
+			else if (c == '"')
 				quoted = false;
-		} else if (v.p[i] == '"') {
+		} else if (c == '"') {
 			quoted = true;
-		} else if (v.p[i] == '<') {
+		} else if (c == '<') {
 			lt = i;
 			break;
 		}
 	}
-	struct span params;
-	if (lt < v.n) {
-		struct span disp = trim((struct span){v.p, lt});
-		if (disp.n >= 2 && disp.p[0] == '"' && disp.p[disp.n - 1] == '"') {
-			disp.p++;
-			disp.n -= 2;
-		}
-		if (name && disp.n)
+	struct reader params;
+	if (lt < n) {
+		struct reader disp = unquote(trim(head(v, lt)));
+		if (name && rd_remaining(&disp))
 			keep(s, name, disp);
-		size_t gt = lt + 1;
-		while (gt < v.n && v.p[gt] != '>')
-			gt++;
+		struct reader inner = tail(v, lt + 1);
+		size_t gt = lt + 1 + find_or_end(inner, '>');
 		if (uri)
-			keep(s, uri, trim((struct span){v.p + lt + 1, gt - lt - 1}));
-		params =
-		    gt < v.n ? (struct span){v.p + gt + 1, v.n - gt - 1} : (struct span){"", 0};
+			keep(s, uri, trim(head(inner, gt - lt - 1)));
+		params = tail(v, gt + 1);
 	} else {
 		/* addr-spec: its parameters are the header's (RFC 3261 20.10) */
 		size_t semi = find_outside(v, ';');
 		if (uri)
-			keep(s, uri, trim((struct span){v.p, semi}));
-		params = (struct span){v.p + semi, v.n - semi};
+			keep(s, uri, trim(head(v, semi)));
+		params = tail(v, semi);
 	}
-	struct span t;
-	if (tag && param(params, "tag", &t) && t.n)
+	struct reader t;
+	if (tag && param(params, "tag", &t) && rd_remaining(&t))
 		keep(s, tag, t);
 }
 
 /* One Via header: "SIP/2.0/UDP host:port;branch=z9hG4bK...", possibly
  * several comma-separated hops. */
-static void read_via(struct session *s, struct sip_fields *f, struct span v)
+static void read_via(struct session *s, struct sip_fields *f, struct reader v)
 {
-	while (v.n) {
+	while (rd_remaining(&v)) {
 		size_t comma = find_outside(v, ',');
-		struct span hop = trim((struct span){v.p, comma});
-		v = comma < v.n ? (struct span){v.p + comma + 1, v.n - comma - 1}
-		                : (struct span){"", 0};
-		if (!hop.n)
+		struct reader hop = trim(head(v, comma));
+		v = tail(v, comma + 1);
+		if (!rd_remaining(&hop))
 			continue;
 		if (f->n_vias >= SIP_MAX_VIAS) {
 			if (!f->vias_truncated++)
@@ -387,69 +406,73 @@ static void read_via(struct session *s, struct sip_fields *f, struct span v)
 			continue;
 		}
 		struct sip_via *h = &f->vias[f->n_vias++];
-		size_t i = 0, slash = hop.n;
-		while (i < hop.n && !is_ws(hop.p[i])) { /* sent-protocol */
-			if (hop.p[i] == '/')
+		size_t hn = rd_remaining(&hop), i = 0, slash = hn;
+		int c;
+		while (i < hn && !is_ws(c = rd_peek(&hop, i))) { /* sent-protocol */
+			if (c == '/')
 				slash = i;
 			i++;
 		}
 		/* "SIP / 2.0 / UDP" with spaces is legal but rare: the last token */
 		if (slash < i)
-			keep(s, &h->transport, (struct span){hop.p + slash + 1, i - slash - 1});
-		struct span rest = trim((struct span){hop.p + i, hop.n - i});
+			keep(s, &h->transport, rd_slice(&hop, slash + 1, i - slash - 1));
+		struct reader rest = trim(tail(hop, i));
 		size_t semi = find_outside(rest, ';');
-		keep(s, &h->sent_by, trim((struct span){rest.p, semi}));
-		struct span b;
-		if (param((struct span){rest.p + semi, rest.n - semi}, "branch", &b))
+		keep(s, &h->sent_by, trim(head(rest, semi)));
+		struct reader b;
+		if (param(tail(rest, semi), "branch", &b))
 			keep(s, &h->branch, b);
 	}
 }
 
 /* Authorization / Proxy-Authorization: scheme and, for Digest, username and
  * realm; for Basic, the decoded user (and password). */
-static void read_auth(struct session *s, struct sip_fields *f, struct span v, bool proxy)
+static void read_auth(struct session *s, struct sip_fields *f, struct reader v, bool proxy)
 {
 	v = trim(v);
-	size_t i = 0;
-	while (i < v.n && !is_ws(v.p[i]))
+	size_t vn = rd_remaining(&v), i = 0;
+	while (i < vn && !is_ws(rd_peek(&v, i)))
 		i++;
-	struct span scheme = {v.p, i};
-	struct span rest = trim((struct span){v.p + i, v.n - i});
+	struct reader scheme = head(v, i);
+	struct reader rest = trim(tail(v, i));
 	struct sip_auth *a = &f->auth;
 	f->has_auth = true;
 	a->proxy = proxy;
 	keep(s, &a->scheme, scheme);
-	if (ieq(scheme.p, scheme.n, "Basic")) {
+	if (rd_ieq(&scheme, "Basic")) {
 		uint8_t out[SIP_MAX_STRING];
 		size_t n = 0;
 		bool over = false;
-		if (base64_decode(rd_init(rest.p, rest.n), out, sizeof out, &n, &over)) {
-			size_t colon = 0;
-			while (colon < n && out[colon] != ':')
-				colon++;
-			keep(s, &a->user, (struct span){(const char *)out, colon});
+		if (base64_decode(rest, out, sizeof out, &n, &over)) {
+			struct reader dec = rd_init(out, n);
+			size_t colon = find_or_end(dec, ':');
+			keep(s, &a->user, head(dec, colon));
 			if (colon < n && session_show_credentials(s))
-				keep(s, &a->password,
-				     (struct span){(const char *)out + colon + 1, n - colon - 1});
+				keep(s, &a->password, tail(dec, colon + 1));
 		}
 		session_alert(s, ALERT_CLEARTEXT_CREDENTIALS);
 		return;
 	}
-	/* Digest and others: comma-separated auth-params; read them as ;-params */
+	/* Digest and others: comma-separated auth-params; read them as ;-params
+	 * from a copy whose commas outside quotes become ';' */
 	char buf[SIP_MAX_HEADER + 1];
-	size_t n = rest.n < SIP_MAX_HEADER ? rest.n : SIP_MAX_HEADER;
+	size_t rn = rd_remaining(&rest);
+	size_t n = rn < SIP_MAX_HEADER ? rn : SIP_MAX_HEADER;
 	buf[0] = ';';
-	memcpy(buf + 1, rest.p, n);
+	struct reader src = head(rest, n);
+	if (n)
+		rd_copy(&src, buf + 1, n);
 	bool quoted = false;
-	for (size_t k = 1; k <= n; k++) { /* commas outside quotes become ';' */
-		if (quoted && buf[k] == '\\')
+	for (size_t k = 0; k < n; k++) {
+		int c = rd_peek(&rest, k);
+		if (quoted && c == '\\')
 			k++;
-		else if (buf[k] == '"')
+		else if (c == '"')
 			quoted = !quoted;
-		else if (!quoted && buf[k] == ',')
-			buf[k] = ';';
+		else if (!quoted && c == ',')
+			buf[1 + k] = ';';
 	}
-	struct span ps = {buf, n + 1}, u;
+	struct reader ps = rd_init(buf, n + 1), u;
 	if (param(ps, "username", &u))
 		keep(s, &a->user, u);
 	if (param(ps, "realm", &u))
@@ -523,51 +546,48 @@ static struct sip_txn *new_txn(struct sip_state *st, struct session *s)
 
 /* ---- SDP ---- */
 
-static bool parse_port(struct span v, uint16_t *port)
+static bool parse_port(struct reader v, uint16_t *port)
 {
 	unsigned long n = 0;
-	size_t i = 0;
-	for (; i < v.n && is_digit(v.p[i]) && i < 6; i++)
-		n = n * 10 + (unsigned long)(v.p[i] - '0');
+	size_t i = 0, len = rd_remaining(&v);
+	int c;
+	for (; i < len && i < 6 && is_digit(c = rd_peek(&v, i)); i++)
+		n = n * 10 + (unsigned long)(c - '0');
 	if (i == 0 || n > 65535)
 		return false;
 	*port = (uint16_t)n;
 	return true;
 }
 
-/* The next space-separated token of *v. */
-static struct span next_tok(struct span *v)
+/* The next space-separated token of *v; *v moves past it. */
+static struct reader next_tok(struct reader *v)
 {
 	*v = trim(*v);
-	size_t i = 0;
-	while (i < v->n && !is_ws(v->p[i]))
+	size_t n = rd_remaining(v), i = 0;
+	while (i < n && !is_ws(rd_peek(v, i)))
 		i++;
-	struct span t = {v->p, i};
-	v->p += i;
-	v->n -= i;
-	return t;
+	return rd_sub(v, i);
 }
 
 /* "IN IP4 192.0.2.1[/ttl]" */
-static bool parse_connection(struct span v, struct ip_addr *a, struct sip_tok *text)
+static bool parse_connection(struct reader v, struct ip_addr *a, struct sip_tok *text)
 {
-	struct span net = next_tok(&v), type = next_tok(&v), addr = next_tok(&v);
-	if (!ieq(net.p, net.n, "IN") || !addr.n)
+	struct reader net = next_tok(&v), type = next_tok(&v), addr = next_tok(&v);
+	if (!rd_ieq(&net, "IN") || !rd_remaining(&addr))
 		return false;
-	size_t slash = 0;
-	while (slash < addr.n && addr.p[slash] != '/')
-		slash++;
-	addr.n = slash;
-	tok_set(text, addr.p, addr.n);
+	addr = head(addr, find_or_end(addr, '/'));
+	tok_take(text, addr);
 	char buf[64];
-	if (addr.n >= sizeof buf)
+	size_t n = rd_remaining(&addr);
+	if (n >= sizeof buf)
 		return false;
-	memcpy(buf, addr.p, addr.n);
-	buf[addr.n] = '\0';
+	if (n)
+		rd_copy(&addr, buf, n);
+	buf[n] = '\0';
 	memset(a, 0, sizeof *a);
-	if (ieq(type.p, type.n, "IP4") && inet_pton(AF_INET, buf, a->b) == 1)
+	if (rd_ieq(&type, "IP4") && inet_pton(AF_INET, buf, a->b) == 1)
 		a->version = 4;
-	else if (ieq(type.p, type.n, "IP6") && inet_pton(AF_INET6, buf, a->b) == 1)
+	else if (rd_ieq(&type, "IP6") && inet_pton(AF_INET6, buf, a->b) == 1)
 		a->version = 6;
 	else
 		return false;
@@ -604,8 +624,11 @@ static void file_one(struct sip_state *st, struct session *s, const struct sip_m
 	 * spaces, RFC 3261 25.1 "word") */
 	char call_id[128];
 	size_t n = md->call_id.len < sizeof call_id - 1 ? md->call_id.len : sizeof call_id - 1;
-	for (size_t i = 0; i < n; i++) /* one field: no spaces, no control bytes */
-		call_id[i] = (unsigned char)md->call_id.p[i] > ' ' ? md->call_id.p[i] : '_';
+	struct reader cid = kept(&md->call_id);
+	for (size_t i = 0; i < n; i++) { /* one field: no spaces, no control bytes */
+		int c = rd_peek(&cid, i);
+		call_id[i] = c > ' ' ? (char)c : '_';
+	}
 	call_id[n] = '\0';
 	char *note = st->note; /* kept: a test's detached session holds the pointer */
 	int w = snprintf(note, EXPECT_NOTE_MAX, "%s %.*s %s", rtcp ? "rtcp" : "rtp",
@@ -702,13 +725,12 @@ static void read_sdp(struct sip_state *st, struct session *s, struct reader body
 			line = rd_rest(&body); /* a last line without its CRLF */
 		}
 		size_t n = rd_remaining(&line);
-		const char *p = (const char *)rd_take(&line, n);
-		if (n > 0 && p[n - 1] == '\r')
+		if (n > 0 && rd_peek(&line, n - 1) == '\r')
 			n--;
-		if (n < 2 || p[1] != '=')
+		if (n < 2 || rd_peek(&line, 1) != '=')
 			continue;
-		struct span v = {p + 2, n - 2};
-		switch (p[0]) {
+		struct reader v = rd_slice(&line, 2, n - 2);
+		switch (rd_peek(&line, 0)) {
 		case 'c':
 			if (md) {
 				md->own_c =
@@ -734,16 +756,16 @@ static void read_sdp(struct sip_state *st, struct session *s, struct reader body
 			md = &st->media[st->n_media++];
 			memset(md, 0, sizeof *md);
 			if (call_id->p)
-				keep(s, &md->call_id, (struct span){call_id->p, call_id->len});
+				keep(s, &md->call_id, kept(call_id));
 			snprintf(md->origin, sizeof md->origin, "%s", origin);
-			struct span t = next_tok(&v);
-			tok_set(&md->media, t.p, t.n);
+			struct reader t = next_tok(&v);
+			tok_take(&md->media, t);
 			t = next_tok(&v); /* port[/count] */
 			if (!parse_port(t, &md->port))
 				session_alert(s, ALERT_MALFORMED);
 			t = next_tok(&v);
-			tok_set(&md->proto, t.p, t.n);
-			for (t = next_tok(&v); t.n; t = next_tok(&v)) {
+			tok_take(&md->proto, t);
+			for (t = next_tok(&v); rd_remaining(&t); t = next_tok(&v)) {
 				uint16_t pt;
 				if (fm.n >= SIP_MAX_CODECS) {
 					md->codecs_truncated++;
@@ -751,7 +773,7 @@ static void read_sdp(struct sip_state *st, struct session *s, struct reader body
 				}
 				if (!parse_port(t, &pt) ||
 				    pt > 127) { /* not RTP: keep the format */
-					tok_set(&md->codecs[fm.n], t.p, t.n);
+					tok_take(&md->codecs[fm.n], t);
 					fm.named[fm.n] = true;
 					pt = 255;
 				}
@@ -764,35 +786,27 @@ static void read_sdp(struct sip_state *st, struct session *s, struct reader body
 		case 'a': {
 			if (!md)
 				break;
-			size_t colon = 0;
-			while (colon < v.n && v.p[colon] != ':')
-				colon++;
-			struct span name = {v.p, colon};
-			struct span val = colon < v.n
-			                      ? (struct span){v.p + colon + 1, v.n - colon - 1}
-			                      : (struct span){"", 0};
-			if (ieq(name.p, name.n, "rtpmap")) {
+			size_t colon = find_or_end(v, ':');
+			struct reader name = head(v, colon);
+			struct reader val = tail(v, colon + 1);
+			if (rd_ieq(&name, "rtpmap")) {
 				uint16_t pt;
-				struct span ptt = next_tok(&val), enc = next_tok(&val);
-				size_t slash = 0;
-				while (slash < enc.n && enc.p[slash] != '/')
-					slash++;
+				struct reader ptt = next_tok(&val), enc = next_tok(&val);
+				struct reader codec = head(enc, find_or_end(enc, '/'));
 				if (parse_port(ptt, &pt))
 					for (uint8_t i = 0; i < fm.n; i++)
 						if (fm.pt[i] == pt && !fm.named[i]) {
-							tok_set(&md->codecs[i], enc.p, slash);
+							tok_take(&md->codecs[i], codec);
 							fm.named[i] = true;
 						}
-			} else if (ieq(name.p, name.n, "rtcp")) {
-				struct span port = next_tok(&val);
+			} else if (rd_ieq(&name, "rtcp")) {
+				struct reader port = next_tok(&val);
 				md->has_rtcp_port = parse_port(port, &md->rtcp_port);
-			} else if (ieq(name.p, name.n, "rtcp-mux")) {
+			} else if (rd_ieq(&name, "rtcp-mux")) {
 				md->rtcp_mux = true;
-			} else if (ieq(name.p, name.n, "sendrecv") ||
-			           ieq(name.p, name.n, "sendonly") ||
-			           ieq(name.p, name.n, "recvonly") ||
-			           ieq(name.p, name.n, "inactive")) {
-				tok_set(&md->direction, name.p, name.n);
+			} else if (rd_ieq(&name, "sendrecv") || rd_ieq(&name, "sendonly") ||
+			           rd_ieq(&name, "recvonly") || rd_ieq(&name, "inactive")) {
+				tok_take(&md->direction, name);
 			}
 			break;
 		}
@@ -809,10 +823,9 @@ static void read_sdp(struct sip_state *st, struct session *s, struct reader body
 static bool is_sdp(const struct sip_msg *m, struct reader body)
 {
 	if (m->f.content_type.p) {
-		struct span ct = {m->f.content_type.p, m->f.content_type.len};
-		size_t semi = find_outside(ct, ';');
-		ct = trim((struct span){ct.p, semi});
-		return ieq(ct.p, ct.n, "application/sdp");
+		struct reader ct = kept(&m->f.content_type);
+		ct = trim(head(ct, find_outside(ct, ';')));
+		return rd_ieq(&ct, "application/sdp");
 	}
 	return rd_starts_with(&body, "v=0", 3);
 }
@@ -886,12 +899,11 @@ static void message_done(struct sip_state *st, struct session *s, enum direction
 	else
 		st->responses++;
 	if (m->f.user_agent.p)
-		keep_if_unset(s, &st->user_agent,
-		              (struct span){m->f.user_agent.p, m->f.user_agent.len});
+		keep_if_unset(s, &st->user_agent, kept(&m->f.user_agent));
 	if (m->f.server.p)
-		keep_if_unset(s, &st->server, (struct span){m->f.server.p, m->f.server.len});
+		keep_if_unset(s, &st->server, kept(&m->f.server));
 	if (m->request && !m->f.cseq_method.p && m->method.p) /* no CSeq: key by method */
-		keep(s, &m->f.cseq_method, (struct span){m->method.p, m->method.len});
+		keep(s, &m->f.cseq_method, kept(&m->method));
 
 	struct sip_txn *t = find_txn(st, m);
 	bool sdp = rd_remaining(&body) && is_sdp(m, body);
@@ -920,8 +932,7 @@ static void message_done(struct sip_state *st, struct session *s, enum direction
 		if (!t && (t = new_txn(st, s))) {
 			move_str(&t->method, &m->f.cseq_method);
 			if (t->method.p)
-				keep(s, &t->f.cseq_method,
-				     (struct span){t->method.p, t->method.len});
+				keep(s, &t->f.cseq_method, kept(&t->method));
 			take_fields(s, &t->f, &m->f);
 			t->request_dir = (uint8_t)dir_other(dir);
 		} else if (t) {
@@ -949,20 +960,19 @@ static void message_done(struct sip_state *st, struct session *s, enum direction
 }
 
 /* A header line (unfolded): name ":" value. */
-static void header(struct sip_state *st, struct session *s, struct sip_msg *m, struct span h)
+static void header(struct sip_state *st, struct session *s, struct sip_msg *m, struct reader h)
 {
-	size_t colon = 0;
-	while (colon < h.n && h.p[colon] != ':')
-		colon++;
-	if (colon == h.n) {
+	long colon = rd_find(&h, ':');
+	if (colon < 0) {
 		st->malformed++;
 		session_alert(s, ALERT_MALFORMED);
 		return;
 	}
-	struct span name = trim((struct span){h.p, colon});
-	struct span v = trim((struct span){h.p + colon + 1, h.n - colon - 1});
+	struct reader name = trim(head(h, (size_t)colon));
+	struct reader v = trim(tail(h, (size_t)colon + 1));
+	size_t vn = rd_remaining(&v);
 	struct sip_fields *f = &m->f;
-#define IS(full, compact) (ieq(name.p, name.n, full) || (compact && ieq(name.p, name.n, compact)))
+#define IS(full, compact) (rd_ieq(&name, full) || (compact && rd_ieq(&name, compact)))
 	if (IS("Call-ID", "i")) {
 		keep(s, &f->call_id, v);
 	} else if (IS("From", "f")) {
@@ -972,21 +982,22 @@ static void header(struct sip_state *st, struct session *s, struct sip_msg *m, s
 	} else if (IS("Contact", "m")) {
 		if (!f->contact.p) {
 			size_t comma = find_outside(v, ',');
-			if (v.n == 1 && v.p[0] == '*')
+			if (vn == 1 && rd_peek(&v, 0) == '*')
 				keep(s, &f->contact, v);
 			else
-				read_name_addr(s, (struct span){v.p, comma}, &f->contact, NULL,
-				               NULL);
+				read_name_addr(s, head(v, comma), &f->contact, NULL, NULL);
 		}
 	} else if (IS("Via", "v")) {
 		read_via(s, f, v);
 	} else if (IS("CSeq", NULL)) {
-		struct span num = next_tok(&v), meth = next_tok(&v);
+		struct reader num = next_tok(&v), meth = next_tok(&v);
+		size_t nn = rd_remaining(&num);
 		unsigned long n = 0;
 		size_t i = 0;
-		for (; i < num.n && is_digit(num.p[i]) && i < 10; i++)
-			n = n * 10 + (unsigned long)(num.p[i] - '0');
-		if (i == 0 || i != num.n || n > 0xffffffffUL || !meth.n) {
+		int c;
+		for (; i < nn && i < 10 && is_digit(c = rd_peek(&num, i)); i++)
+			n = n * 10 + (unsigned long)(c - '0');
+		if (i == 0 || i != nn || n > 0xffffffffUL || !rd_remaining(&meth)) {
 			st->malformed++;
 			session_alert(s, ALERT_MALFORMED);
 		}
@@ -996,9 +1007,10 @@ static void header(struct sip_state *st, struct session *s, struct sip_msg *m, s
 	} else if (IS("Content-Length", "l")) {
 		long n = 0;
 		size_t i = 0;
-		for (; i < v.n && is_digit(v.p[i]) && i < 9; i++)
-			n = n * 10 + (v.p[i] - '0');
-		if (i == 0 || i != v.n) {
+		int c;
+		for (; i < vn && i < 9 && is_digit(c = rd_peek(&v, i)); i++)
+			n = n * 10 + (c - '0');
+		if (i == 0 || i != vn) {
 			m->bad_length = true;
 			st->malformed++;
 			session_alert(s, ALERT_MALFORMED);
@@ -1011,8 +1023,9 @@ static void header(struct sip_state *st, struct session *s, struct sip_msg *m, s
 	} else if (IS("Expires", NULL)) {
 		long long n = 0;
 		size_t i = 0;
-		for (; i < v.n && is_digit(v.p[i]) && i < 10; i++)
-			n = n * 10 + (v.p[i] - '0');
+		int c;
+		for (; i < vn && i < 10 && is_digit(c = rd_peek(&v, i)); i++)
+			n = n * 10 + (c - '0');
 		if (i) {
 			f->expires = n;
 			f->has_expires = true;
@@ -1032,7 +1045,7 @@ static void header(struct sip_state *st, struct session *s, struct sip_msg *m, s
 static void flush_header(struct sip_state *st, struct session *s, struct sip_msg *m)
 {
 	if (m->hdr_len)
-		header(st, s, m, (struct span){m->hdr, m->hdr_len});
+		header(st, s, m, rd_init(m->hdr, m->hdr_len));
 	m->hdr_len = 0;
 	m->hdr_cut = false;
 }
@@ -1041,11 +1054,10 @@ static void header_line(struct sip_state *st, struct session *s, struct sip_msg 
                         struct reader line)
 {
 	size_t n = rd_remaining(&line);
-	const char *p = (const char *)rd_take(&line, n);
-	if (n && is_ws(p[0])) { /* folded: continues the header before it */
+	if (n && is_ws(rd_peek(&line, 0))) { /* folded: continues the header before it */
 		if (!m->hdr_len)
 			return;
-		p++;
+		rd_skip(&line, 1);
 		n--;
 	} else {
 		flush_header(st, s, m);
@@ -1060,7 +1072,7 @@ static void header_line(struct sip_state *st, struct session *s, struct sip_msg 
 	if (m->hdr_len && n)
 		m->hdr[m->hdr_len++] = ' ';
 	if (n)
-		memcpy(m->hdr + m->hdr_len, p, n);
+		rd_copy(&line, m->hdr + m->hdr_len, n);
 	m->hdr_len += n;
 }
 
@@ -1073,28 +1085,31 @@ static bool is_token_char(int c)
 static bool start_line(struct session *s, struct sip_msg *m, struct reader line)
 {
 	size_t n = rd_remaining(&line);
-	const char *p = (const char *)rd_take(&line, n);
-	if (n >= 12 && ieq(p, 8, "SIP/2.0 ") && is_digit(p[8]) && is_digit(p[9]) &&
-	    is_digit(p[10]) && (n == 11 || p[11] == ' ')) {
+	int d0 = rd_peek(&line, 8), d1 = rd_peek(&line, 9), d2 = rd_peek(&line, 10);
+	if (n >= 12 && rd_istarts_with(&line, "SIP/2.0 ") && is_digit(d0) && is_digit(d1) &&
+	    is_digit(d2) && (n == 11 || rd_peek(&line, 11) == ' ')) {
 		m->request = false;
-		m->status = (uint16_t)((p[8] - '0') * 100 + (p[9] - '0') * 10 + (p[10] - '0'));
+		m->status = (uint16_t)((d0 - '0') * 100 + (d1 - '0') * 10 + (d2 - '0'));
 		if (n > 12)
-			keep(s, &m->reason, (struct span){p + 12, n - 12});
+			keep(s, &m->reason, tail(line, 12));
 		return true;
 	}
 	size_t i = 0;
-	while (i < n && is_token_char(p[i]))
+	while (i < n && is_token_char(rd_peek(&line, i)))
 		i++;
-	if (i == 0 || i >= n || p[i] != ' ')
+	if (i == 0 || i >= n || rd_peek(&line, i) != ' ')
 		return false;
 	size_t u = i + 1, ue = u;
-	while (ue < n && p[ue] != ' ')
+	while (ue < n && rd_peek(&line, ue) != ' ')
 		ue++;
-	if (ue == u || ue + 8 != n || !ieq(p + ue + 1, 7, "SIP/2.0"))
+	if (ue == u || ue + 8 != n)
+		return false;
+	struct reader version = tail(line, ue + 1);
+	if (!rd_ieq(&version, "SIP/2.0"))
 		return false;
 	m->request = true;
-	keep(s, &m->method, (struct span){p, i});
-	keep(s, &m->uri, (struct span){p + u, ue - u});
+	keep(s, &m->method, head(line, i));
+	keep(s, &m->uri, rd_slice(&line, u, ue - u));
 	return true;
 }
 
@@ -1294,19 +1309,19 @@ static enum verdict sip_probe(struct reader r, enum direction dir)
 {
 	(void)dir;
 	size_t n = rd_remaining(&r);
-	const uint8_t *p = rd_take(&r, n);
 	size_t i = 0;
+	int ch;
 
-	while (i < n && i < 8 && (p[i] == '\r' || p[i] == '\n'))
+	while (i < 8 && ((ch = rd_peek(&r, i)) == '\r' || ch == '\n'))
 		i++;
 	if (i == n)
 		return VERDICT_NEED_MORE;
-	p += i;
+	rd_skip(&r, i);
 	n -= i;
 	/* status line */
 	static const char ver[] = "SIP/2.0 ";
 	size_t k = 0;
-	while (k < n && k < 8 && lower(p[k]) == lower((unsigned char)ver[k]))
+	while (k < n && k < 8 && lower(rd_peek(&r, k)) == lower((unsigned char)ver[k]))
 		k++;
 	if (k == n && k < 8)
 		return VERDICT_NEED_MORE;
@@ -1314,7 +1329,8 @@ static enum verdict sip_probe(struct reader r, enum direction dir)
 		for (size_t j = 8; j < 12; j++) {
 			if (j >= n)
 				return VERDICT_NEED_MORE;
-			if (j < 11 ? !is_digit(p[j]) : (p[j] != ' ' && p[j] != '\r'))
+			ch = rd_peek(&r, j);
+			if (j < 11 ? !is_digit(ch) : (ch != ' ' && ch != '\r'))
 				return VERDICT_NO;
 		}
 		return VERDICT_YES;
@@ -1324,7 +1340,7 @@ static enum verdict sip_probe(struct reader r, enum direction dir)
 	for (const char *const *m = sip_methods; *m; m++) {
 		size_t ml = strlen(*m);
 		size_t c = 0;
-		while (c < n && c < ml && p[c] == (uint8_t)(*m)[c])
+		while (c < n && c < ml && rd_peek(&r, c) == (uint8_t)(*m)[c])
 			c++;
 		if (c == n) {
 			best = VERDICT_NEED_MORE;
@@ -1332,14 +1348,14 @@ static enum verdict sip_probe(struct reader r, enum direction dir)
 		}
 		if (c < ml)
 			continue;
-		if (p[c] != ' ')
+		if (rd_peek(&r, c) != ' ')
 			continue;
 		size_t u = c + 1;
 		static const char *const schemes[] = {"sip:", "sips:", "tel:", NULL};
 		bool scheme = false, partial = false;
 		for (const char *const *sc = schemes; *sc; sc++) {
 			size_t sl = strlen(*sc), j = 0;
-			while (j < sl && u + j < n && lower(p[u + j]) == (*sc)[j])
+			while (j < sl && u + j < n && lower(rd_peek(&r, u + j)) == (*sc)[j])
 				j++;
 			if (j == sl)
 				scheme = true;
@@ -1349,18 +1365,18 @@ static enum verdict sip_probe(struct reader r, enum direction dir)
 		if (!scheme)
 			return partial ? VERDICT_NEED_MORE : VERDICT_NO;
 		size_t e = u;
-		while (e < n && p[e] > ' ' && p[e] != 0x7f)
+		while (e < n && (ch = rd_peek(&r, e)) > ' ' && ch != 0x7f)
 			e++;
 		if (e == n)
 			return VERDICT_NEED_MORE;
-		if (p[e] != ' ')
+		if (rd_peek(&r, e) != ' ')
 			return VERDICT_NO;
-		static const char tail[] = "SIP/2.0";
+		static const char version[] = "SIP/2.0";
 		for (size_t j = 0; j < 8; j++) {
 			if (e + 1 + j >= n)
 				return VERDICT_NEED_MORE;
-			int ch = p[e + 1 + j];
-			if (j < 7 ? lower(ch) != lower((unsigned char)tail[j])
+			ch = rd_peek(&r, e + 1 + j);
+			if (j < 7 ? lower(ch) != lower((unsigned char)version[j])
 			          : (ch != '\r' && ch != '\n'))
 				return VERDICT_NO;
 		}

@@ -173,30 +173,28 @@ static bool is_digit(int c)
 static bool bsd_timestamp(const struct reader *r)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	struct reader look = *r; /* a look ahead: r does not move */
-	const uint8_t *p = rd_take(&look, 15);
-	if (!p)
+	if (!rd_has(r, 15)) /* peeks only: r does not move */
 		return false;
 	bool month = false;
 	for (size_t m = 0; m < 12; m++)
-		if (memcmp(p, months + 3 * m, 3) == 0)
+		if (rd_starts_with(r, months + 3 * m, 3))
 			month = true;
-	return month && p[3] == ' ' && (p[4] == ' ' || is_digit(p[4])) && is_digit(p[5]) &&
-	       p[6] == ' ' && is_digit(p[7]) && is_digit(p[8]) && p[9] == ':' && is_digit(p[10]) &&
-	       is_digit(p[11]) && p[12] == ':' && is_digit(p[13]) && is_digit(p[14]);
+	return month && rd_peek(r, 3) == ' ' && (rd_peek(r, 4) == ' ' || is_digit(rd_peek(r, 4))) &&
+	       is_digit(rd_peek(r, 5)) && rd_peek(r, 6) == ' ' && is_digit(rd_peek(r, 7)) &&
+	       is_digit(rd_peek(r, 8)) && rd_peek(r, 9) == ':' && is_digit(rd_peek(r, 10)) &&
+	       is_digit(rd_peek(r, 11)) && rd_peek(r, 12) == ':' && is_digit(rd_peek(r, 13)) &&
+	       is_digit(rd_peek(r, 14));
 }
 
 /* "2003-10-11T22:14:15..." at the cursor (RFC 3339, used by rsyslog in the
  * BSD layout too). */
 static bool iso_timestamp(const struct reader *r)
 {
-	struct reader look = *r; /* a look ahead: r does not move */
-	const uint8_t *p = rd_take(&look, 11);
-	if (!p)
-		return false;
-	return is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) &&
-	       p[4] == '-' && is_digit(p[5]) && is_digit(p[6]) && p[7] == '-' && is_digit(p[8]) &&
-	       is_digit(p[9]) && p[10] == 'T';
+	/* peeks only: r does not move (and -1 past the end is no digit) */
+	return is_digit(rd_peek(r, 0)) && is_digit(rd_peek(r, 1)) && is_digit(rd_peek(r, 2)) &&
+	       is_digit(rd_peek(r, 3)) && rd_peek(r, 4) == '-' && is_digit(rd_peek(r, 5)) &&
+	       is_digit(rd_peek(r, 6)) && rd_peek(r, 7) == '-' && is_digit(rd_peek(r, 8)) &&
+	       is_digit(rd_peek(r, 9)) && rd_peek(r, 10) == 'T';
 }
 
 static bool tag_char(int c)
@@ -299,8 +297,9 @@ static bool header_field(struct reader *r, const uint8_t **p, size_t *n)
 		return false;
 	struct reader t = token(r);
 	*n = rd_remaining(&t);
+	bool nil = *n == 1 && rd_peek(&t, 0) == '-';
 	*p = rd_take(&t, *n);
-	if (*n == 1 && (*p)[0] == '-')
+	if (nil)
 		*p = NULL;
 	return *n > 0;
 }
@@ -383,8 +382,9 @@ static void parse_5424(struct session *s, struct syslog_msg *m, struct reader *r
 		set_message(s, m, r);
 		return;
 	}
+	bool nil = sd == 1 && rd_peek(r, 0) == '-';
 	p = rd_take(r, sd);
-	if (!(sd == 1 && p[0] == '-'))
+	if (!nil)
 		SET_FIELD(m->sd, p, sd, "syslog.field_capped", s);
 	if (skip_space(r))
 		set_message(s, m, r);
@@ -438,10 +438,10 @@ static void parse_message(struct session *s, struct syslog_state *st, struct rea
 static struct reader trimmed(struct reader r)
 {
 	size_t n = rd_remaining(&r);
-	const uint8_t *p = rd_take(&r, n);
-	while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == '\0'))
+	int c;
+	while (n && ((c = rd_peek(&r, n - 1)) == '\n' || c == '\r' || c == '\0'))
 		n--;
-	return rd_init(p, n);
+	return rd_sub(&r, n);
 }
 
 /* The next message of a TCP stream, octet-counted when it starts with a
@@ -504,14 +504,14 @@ static size_t syslog_on_data(struct session *s, void *state, enum direction dir,
 		return len;
 	/* a batch: a new message starts at a line that starts with "<digit" */
 	size_t start = 0, i = 0, n = rd_remaining(&r);
-	const uint8_t *p = rd_take(&r, n); /* the datagram's bytes, n of them */
 	for (i = 0; i + 2 < n; i++) {
-		if (p[i] == '\n' && p[i + 1] == '<' && is_digit(p[i + 2])) {
-			parse_message(s, st, trimmed(rd_init(p + start, i - start)));
+		if (rd_peek(&r, i) == '\n' && rd_peek(&r, i + 1) == '<' &&
+		    is_digit(rd_peek(&r, i + 2))) {
+			parse_message(s, st, trimmed(rd_slice(&r, start, i - start)));
 			start = i + 1;
 		}
 	}
-	parse_message(s, st, rd_init(p + start, n - start));
+	parse_message(s, st, rd_slice(&r, start, n - start));
 	return len;
 }
 

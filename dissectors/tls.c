@@ -471,7 +471,7 @@ static size_t count_real(const struct u16_list *l)
 
 static void ja4_of(char out[37], bool quic, uint16_t version, const struct u16_list *versions,
                    bool sni, struct u16_list *ciphers, struct u16_list *exts,
-                   const struct u16_list *sigs, const uint8_t *alpn, size_t alpn_len)
+                   const struct u16_list *sigs, struct reader alpn)
 {
 	uint16_t best = 0;
 	for (size_t i = 0; i < versions->n; i++)
@@ -511,8 +511,9 @@ static void ja4_of(char out[37], bool quic, uint16_t version, const struct u16_l
 	}
 	size_t nc = count_real(ciphers), ne = count_real(exts);
 	char a[3] = "00";
-	if (alpn_len) {
-		uint8_t f = alpn[0], l = alpn[alpn_len - 1];
+	size_t alpn_len = rd_remaining(&alpn);
+	if (alpn_len) { /* the first and last characters of the first protocol */
+		uint8_t f = (uint8_t)rd_peek(&alpn, 0), l = (uint8_t)rd_peek(&alpn, alpn_len - 1);
 		if (alnum(f) && alnum(l)) {
 			a[0] = (char)f;
 			a[1] = (char)l;
@@ -560,8 +561,7 @@ static void client_hello(struct tls_facts *t, struct session *s, struct reader r
 
 	struct u16_list ciphers = {0}, ext_types = {0}, groups = {0}, sigs = {0}, versions = {0};
 	struct reader formats = rd_init(NULL, 0);
-	const uint8_t *alpn0 = NULL;
-	size_t alpn0_len = 0;
+	struct reader alpn0 = rd_init(NULL, 0);
 	bool sni = false;
 	if (!list_from(&ciphers, cs, rd_remaining(&cs) / 2) ||
 	    !list_from(&ext_types, rd_init(NULL, 0), rd_remaining(&exts) / 4 + 1))
@@ -605,18 +605,18 @@ static void client_hello(struct tls_facts *t, struct session *s, struct reader r
 			bool first = true;
 			while (rd_remaining(&list) >= 1) {
 				uint8_t n = rd_u8(&list);
-				const uint8_t *p = rd_take(&list, n);
-				if (!p)
+				struct reader name = rd_sub(&list, n);
+				if (!rd_ok(&name))
 					break;
 				if (first) {
-					alpn0 = p;
-					alpn0_len = n;
+					alpn0 = name;
 					first = false;
 				}
 				if (retry)
 					continue;
 				if (t->n_alpn < TLS_MAX_ALPN)
-					copy_str(t->alpn[t->n_alpn++], TLS_MAX_ALPN_LEN + 1, p, n);
+					copy_str(t->alpn[t->n_alpn++], TLS_MAX_ALPN_LEN + 1,
+					         rd_take(&name, n), n);
 				else
 					t->alpn_truncated++;
 			}
@@ -669,7 +669,7 @@ static void client_hello(struct tls_facts *t, struct session *s, struct reader r
 	struct tls_hello_fp *fp = retry ? &t->fp_retry : &t->fp;
 	ja3_of(fp->ja3, version, &ciphers, &ext_types, groups.v ? &groups : &none, formats);
 	ja4_of(fp->ja4, t->quic, version, versions.v ? &versions : &none, sni, &ciphers, &ext_types,
-	       sigs.v ? &sigs : &none, alpn0, alpn0_len);
+	       sigs.v ? &sigs : &none, alpn0);
 	if (retry)
 		t->have_retry_fp = true;
 	t->have_ch = true;
@@ -705,7 +705,8 @@ static void server_hello(struct tls_facts *t, struct session *s, struct reader r
 		return;
 	}
 	uint16_t legacy = rd_be16(&r);
-	const uint8_t *random = rd_take(&r, 32);
+	bool hrr_magic = rd_starts_with(&r, hrr_random, 32);
+	rd_skip(&r, 32); /* the random */
 	/* drafts 18-21 of TLS 1.3 had no session id and compression here */
 	bool draft = (legacy >> 8) == 0x7f;
 	uint8_t sid_len = draft ? 0 : rd_u8(&r);
@@ -720,7 +721,7 @@ static void server_hello(struct tls_facts *t, struct session *s, struct reader r
 		malformed(t, s, "tls.bad_server_hello");
 		return;
 	}
-	bool hrr = memcmp(random, hrr_random, 32) == 0;
+	bool hrr = hrr_magic;
 	uint16_t version = legacy;
 	bool psk = false;
 	const uint8_t *alpn = NULL;
@@ -1063,7 +1064,8 @@ static size_t sslv2_client_hello(struct tls_facts *t, struct session *s, struct 
 			if (!hi)
 				ciphers.v[ciphers.n++] = v;
 		}
-		ja4_of(t->fp.ja4, t->quic, version, &none, false, &ciphers, &none, &none, NULL, 0);
+		ja4_of(t->fp.ja4, t->quic, version, &none, false, &ciphers, &none, &none,
+		       rd_init(NULL, 0));
 		free(ciphers.v);
 	}
 	t->side[DIR_CLIENT].records++;

@@ -59,6 +59,52 @@ static void test_reader_find_and_seek(void **state)
 	assert_false(rd_ok(&r));
 }
 
+/* The text helpers: slices, trims and case-insensitive compares never read
+ * outside the reader and never move or fail it. */
+static void test_reader_text_helpers(void **state)
+{
+	(void)state;
+	const char text[] = " \tContent-Length \t\r";
+	struct reader r = rd_init(text, strlen(text));
+	struct reader t = rd_rtrim(rd_ltrim(r, " \t"), " \t\r");
+	assert_int_equal(rd_remaining(&t), 14);
+	assert_true(rd_ieq(&t, "content-length"));
+	assert_false(rd_ieq(&t, "content-lengt"));
+	assert_false(rd_ieq(&t, "content-lengths"));
+	assert_true(rd_istarts_with(&t, "CONTENT-"));
+	assert_false(rd_istarts_with(&t, "content-length-x"));
+	assert_int_equal(rd_offset(&r), 0); /* r did not move */
+	/* rd_trim_ws keeps the CR */
+	t = rd_trim_ws(r);
+	assert_int_equal(rd_remaining(&t), 17);
+	assert_int_equal(rd_peek(&t, 16), '\r');
+	/* slices: inside, empty at the end, and past the end (failed, empty) */
+	struct reader s = rd_slice(&t, 8, 6);
+	assert_true(rd_ieq(&s, "LENGTH"));
+	s = rd_slice(&t, 17, 0);
+	assert_true(rd_ok(&s));
+	assert_int_equal(rd_remaining(&s), 0);
+	s = rd_slice(&t, 10, 8);
+	assert_false(rd_ok(&s));
+	assert_int_equal(rd_remaining(&s), 0);
+	assert_true(rd_ok(&t));
+	/* all blank, empty, NUL bytes (never trimmed), failed readers */
+	struct reader b = rd_trim_ws(rd_init(" \t ", 3));
+	assert_int_equal(rd_remaining(&b), 0);
+	assert_true(rd_ieq(&b, ""));
+	struct reader e = rd_trim_ws(rd_init(NULL, 0));
+	assert_true(rd_ok(&e));
+	assert_int_equal(rd_remaining(&e), 0);
+	struct reader z = rd_trim_ws(rd_init(" \0 ", 3));
+	assert_int_equal(rd_remaining(&z), 1);
+	struct reader f = rd_init(text, 3);
+	rd_skip(&f, 4);
+	struct reader g = rd_trim_ws(f);
+	assert_false(rd_ok(&g));
+	assert_int_equal(rd_remaining(&g), 0);
+	assert_false(rd_istarts_with(&f, ""));
+}
+
 static void test_json_escape(void **state)
 {
 	(void)state;
@@ -201,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(test_reader_reads_and_fails_sticky),
 	    cmocka_unit_test(test_reader_sub_and_take),
 	    cmocka_unit_test(test_reader_find_and_seek),
+	    cmocka_unit_test(test_reader_text_helpers),
 	    cmocka_unit_test(test_json_escape),
 	    cmocka_unit_test(test_text_escape),
 	    cmocka_unit_test(test_text_sanitize),

@@ -208,4 +208,69 @@ static inline long rd_find(const struct reader *r, uint8_t c)
 	return p ? (long)((const uint8_t *)p - (r->data + r->off)) : -1;
 }
 
+/* ---- text helpers: a reader over a text field (a header value, a line) ----
+ * None of them moves the reader given or fails it; the sub-readers they
+ * return start at offset 0 and are failed when the reader given was. */
+
+/* The n bytes at offset from ahead of the cursor as a sub-reader; a failed,
+ * empty one when they are not all there.  r does not move. */
+static inline struct reader rd_slice(const struct reader *r, size_t from, size_t n)
+{
+	struct reader t = *r;
+	rd_skip(&t, from);
+	return rd_sub(&t, n);
+}
+
+/* The rest of r without its leading bytes that are in set (a C string of
+ * byte values; NUL is never trimmed). */
+static inline struct reader rd_ltrim(struct reader r, const char *set)
+{
+	size_t a = 0;
+	int c;
+	while ((c = rd_peek(&r, a)) > 0 && strchr(set, c))
+		a++;
+	rd_skip(&r, a);
+	return rd_rest(&r);
+}
+
+/* The rest of r without its trailing bytes that are in set. */
+static inline struct reader rd_rtrim(struct reader r, const char *set)
+{
+	size_t n = rd_remaining(&r);
+	int c;
+	while (n && (c = rd_peek(&r, n - 1)) > 0 && strchr(set, c))
+		n--;
+	return rd_sub(&r, n);
+}
+
+/* The rest of r without leading and trailing spaces and tabs. */
+static inline struct reader rd_trim_ws(struct reader r)
+{
+	return rd_rtrim(rd_ltrim(r, " \t"), " \t");
+}
+
+static inline int rd_ascii_lower_(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* True when the next bytes equal the C string lit, ignoring ASCII case. */
+static inline bool rd_istarts_with(const struct reader *r, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (!rd_has(r, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (rd_ascii_lower_(rd_peek(r, i)) != rd_ascii_lower_((unsigned char)lit[i]))
+			return false;
+	return true;
+}
+
+/* True when the rest of r is exactly the C string lit, ignoring ASCII case
+ * (a header name against "Content-Length"). */
+static inline bool rd_ieq(const struct reader *r, const char *lit)
+{
+	return rd_remaining(r) == strlen(lit) && rd_istarts_with(r, lit);
+}
+
 #endif
