@@ -353,6 +353,27 @@ bool capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped, uin
 	return true;
 }
 
+int capture_live_fd(struct capture *c)
+{
+	return c->live && c->src && c->src[0].pcap ? pcap_fileno(c->src[0].pcap) : -1;
+}
+
+static void discard_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	(void)user;
+	(void)h;
+	(void)bytes;
+}
+
+void capture_live_discard(struct capture *c)
+{
+	if (!c->live || !c->src || !c->src[0].pcap)
+		return;
+	for (int i = 0; i < 1000 && pcap_dispatch(c->src[0].pcap, -1, discard_packet, NULL) > 0;
+	     i++)
+		;
+}
+
 void capture_close(struct capture *c)
 {
 	for (size_t i = 0; c->src && i < c->n; i++) {

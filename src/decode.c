@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "portolan/icmp.h"
 #include "portolan/reader.h"
 
 /* VLAN tags, MPLS labels, PPPoE and IP-in-IP tunnels together.  Real stacks
@@ -28,6 +29,7 @@
 #define IPV6_HEADER 40
 #define TCP_MIN_HEADER 20
 #define UDP_HEADER 8
+#define ICMP_HEADER 8     /* type, code, checksum, 4 bytes that depend on the type */
 #define TCP_MAX_WSCALE 14 /* RFC 7323 2.3: larger shifts are used as 14 */
 
 enum ethertype {
@@ -50,6 +52,7 @@ enum ppp_protocol {
 
 enum ip_protocol {
 	IPPROTO_NUM_HOPOPTS = 0,
+	IPPROTO_NUM_ICMP = 1,
 	IPPROTO_NUM_IPIP = 4,
 	IPPROTO_NUM_TCP = 6,
 	IPPROTO_NUM_UDP = 17,
@@ -57,6 +60,7 @@ enum ip_protocol {
 	IPPROTO_NUM_ROUTING = 43,
 	IPPROTO_NUM_FRAGMENT = 44,
 	IPPROTO_NUM_AH = 51,
+	IPPROTO_NUM_ICMPV6 = 58,
 	IPPROTO_NUM_DSTOPTS = 60,
 	IPPROTO_NUM_MOBILITY = 135,
 	IPPROTO_NUM_HIP = 139,
@@ -92,6 +96,7 @@ static const char *const error_names[DERR_COUNT] = {
     [DERR_UDP_BAD_LENGTH] = "udp_bad_length",
     [DERR_TOO_MANY_ENCAPSULATIONS] = "too_many_encapsulations",
     [DERR_IPV6_TOO_MANY_EXTENSIONS] = "ipv6_too_many_extensions",
+    [DERR_ICMP_TRUNCATED] = "icmp_truncated",
 };
 
 const char *decode_error_name(enum decode_error e)
@@ -224,8 +229,34 @@ static enum decode_status decode_udp(struct packet *p, struct reader r, size_t w
 	return DECODE_OK;
 }
 
+/* ICMP and ICMPv6 share their header: type, code, checksum, then four
+ * bytes whose meaning depends on the type (identifier and sequence number
+ * of the query/reply types, unused or MTU or pointer for the errors). */
+static enum decode_status decode_icmp(struct packet *p, struct reader r, size_t wire_len)
+{
+	if (wire_len < ICMP_HEADER || !rd_has(&r, ICMP_HEADER))
+		return malformed(p, DERR_ICMP_TRUNCATED);
+	p->icmp_type = rd_u8(&r);
+	p->icmp_code = rd_u8(&r);
+	rd_skip(&r, 2); /* checksum */
+	uint16_t id = rd_be16(&r);
+	uint16_t seq = rd_be16(&r);
+	const struct icmp_type_info *ti = icmp_type_info(p->ip_version, p->icmp_type);
+	if (ti && (ti->kind == ICMP_KIND_REQUEST || ti->kind == ICMP_KIND_REPLY)) {
+		p->icmp_query = true;
+		p->sport = p->dport = id;
+		p->icmp_seq = seq;
+	}
+	p->payload_wire_len = wire_len - ICMP_HEADER;
+	p->payload_len = rd_remaining(&r);
+	if (p->payload_len > p->payload_wire_len)
+		p->payload_len = p->payload_wire_len;
+	p->payload = rd_take(&r, p->payload_len);
+	return DECODE_OK;
+}
+
 /* A transport we do not follow: the IP fields stay, and payload points at
- * the transport header so that ICMP and friends can still be counted. */
+ * the transport header so that it can still be counted. */
 static enum decode_status unsupported_transport(struct packet *p, struct reader r, size_t wire_len)
 {
 	p->payload_wire_len = wire_len;
@@ -246,6 +277,13 @@ static enum decode_status decode_transport(struct decode_ctx *c, uint8_t proto, 
 		return decode_tcp(p, r, wire_len);
 	case IPPROTO_NUM_UDP:
 		return decode_udp(p, r, wire_len);
+	case IPPROTO_NUM_ICMP:
+	case IPPROTO_NUM_ICMPV6:
+		/* ICMP belongs to IPv4, ICMPv6 to IPv6: the other pairing is
+		 * nobody's protocol and stays unsupported */
+		if ((proto == IPPROTO_NUM_ICMP) != (p->ip_version == 4))
+			return unsupported_transport(p, r, wire_len);
+		return decode_icmp(p, r, wire_len);
 	case IPPROTO_NUM_IPIP:
 	case IPPROTO_NUM_IPV6:
 		/* A tunnel: the inner datagram is the one worth tracking.  An

@@ -520,6 +520,8 @@ const char *dissect_protocol(const struct flow *f)
 	if (f->dissector)
 		return f->dissector->protocol_name ? f->dissector->protocol_name(f->dstate)
 		                                   : f->dissector->name;
+	if (transport_is_icmp(f->proto))
+		return "icmp"; /* an ICMP query session: the core decoded it */
 	const struct port_entry *pe = port_lookup(f->proto, f->port[DIR_SERVER]);
 	return pe ? pe->protocol : "unknown";
 }
@@ -533,5 +535,7 @@ const char *dissect_detected_by(const struct flow *f)
 {
 	if (f->dissector)
 		return f->detected_by == DETECTED_PAYLOAD ? "payload" : "port";
+	if (transport_is_icmp(f->proto))
+		return "payload";
 	return strcmp(dissect_protocol(f), "unknown") ? "port" : NULL;
 }

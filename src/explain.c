@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "portolan/explain.h"
+#include "portolan/icmp.h"
 #include "portolan/ports.h"
 #include "portolan/reader.h"
 #include "portolan/teach.h"
@@ -49,6 +50,8 @@ struct side {
 struct explain_log {
 	usec_t t0;
 	bool tcp;
+	bool icmp; /* an ICMP query session: arrows show type, id and sequence */
+	uint8_t icmp_version;
 	uint8_t first_dir, first_flags;
 	bool server_answered;
 	uint8_t server_first_flags; /* the server's first packet */
@@ -85,6 +88,8 @@ static struct explain_log *log_new(struct explain_ctx *x, struct flow *f, const 
 	l->cap = x->cfg.max_packets;
 	l->t0 = p->ts;
 	l->tcp = f->proto == TRANSPORT_TCP;
+	l->icmp = transport_is_icmp(f->proto);
+	l->icmp_version = f->ip_version;
 	l->first_dir = (uint8_t)dir;
 	l->first_flags = p->tcp_flags;
 	return l;
@@ -253,6 +258,12 @@ void explain_packet(struct explain_ctx *x, struct flow *f, enum direction dir,
 		a->flags = p->tcp_flags;
 		a->len = (uint32_t)p->payload_wire_len;
 		take_snippet(a, p);
+		if (l->icmp) { /* the type in place of flags; id and sequence */
+			a->flags = p->icmp_type;
+			a->ack = p->sport;
+			a->seq = p->icmp_seq;
+			a->snippet[0] = '\0';
+		}
 	} else {
 		l->not_drawn++;
 	}
@@ -321,9 +332,16 @@ static void udp_app_note(const struct arrow *a, const char *protocol, char *buf,
 	}
 }
 
-static void arrow_label(const struct arrow *a, bool tcp, const char *protocol, char *buf, size_t n)
+static void arrow_label(const struct arrow *a, const struct explain_log *l, const char *protocol,
+                        char *buf, size_t n)
 {
-	if (!tcp) {
+	if (l->icmp) {
+		const char *name = icmp_type_name(l->icmp_version, a->flags);
+		snprintf(buf, n, "%s id=%" PRIu32 " seq=%" PRIu32 " len=%" PRIu32,
+		         name ? name : "icmp", a->ack, a->seq, a->len);
+		return;
+	}
+	if (!l->tcp) {
 		char note[48];
 		udp_app_note(a, protocol, note, sizeof note);
 		snprintf(buf, n, "len=%" PRIu32 "%s", a->len, note);
@@ -375,7 +393,7 @@ static void draw_arrow(const struct explain_ctx *x, FILE *fp, const struct expla
                        const struct arrow *a, const char *protocol)
 {
 	char label[96];
-	arrow_label(a, l->tcp, protocol, label, sizeof label);
+	arrow_label(a, l, protocol, label, sizeof label);
 	double t = (double)(a->ts - l->t0) / (double)USEC_PER_SEC;
 	fprintf(fp, "%11.6f  %s", t, arrow_color(x, a));
 	draw_arrow_body(fp, a->dir == DIR_CLIENT, label);
@@ -398,10 +416,17 @@ static void draw_header(const struct explain_ctx *x, FILE *fp, const struct flow
 	char c[64], s[64], ce[96], se[96];
 	ip_addr_format(&f->addr[DIR_CLIENT], c, sizeof c);
 	ip_addr_format(&f->addr[DIR_SERVER], s, sizeof s);
-	snprintf(ce, sizeof ce, f->ip_version == 6 ? "[%s]:%u" : "%s:%u", c, f->port[DIR_CLIENT]);
-	snprintf(se, sizeof se, f->ip_version == 6 ? "[%s]:%u" : "%s:%u", s, f->port[DIR_SERVER]);
-	fprintf(fp, "%s%s %s -> %s  %s%s\n", paint(x, C_BOLD),
-	        f->proto == TRANSPORT_TCP ? "TCP" : "UDP", ce, se, protocol, paint(x, C_RESET));
+	if (transport_is_icmp(f->proto)) { /* no ports */
+		snprintf(ce, sizeof ce, "%s", c);
+		snprintf(se, sizeof se, "%s", s);
+	} else {
+		snprintf(ce, sizeof ce, f->ip_version == 6 ? "[%s]:%u" : "%s:%u", c,
+		         f->port[DIR_CLIENT]);
+		snprintf(se, sizeof se, f->ip_version == 6 ? "[%s]:%u" : "%s:%u", s,
+		         f->port[DIR_SERVER]);
+	}
+	fprintf(fp, "%s%s %s -> %s  %s%s\n", paint(x, C_BOLD), transport_label(f->proto), ce, se,
+	        protocol, paint(x, C_RESET));
 	fprintf(fp, "%13s%-*s%s\n", "", ARROW_WIDTH - 6, "client", "server");
 	fprintf(fp, "%13s%-*s%s\n", "", ARROW_WIDTH - 6, ce, se);
 }
@@ -626,7 +651,8 @@ static const char *display_name(const char *protocol, char *buf, size_t n)
 	return buf;
 }
 
-static void explain_udp(FILE *fp, const struct explain_log *l, const char *protocol)
+static void explain_udp(FILE *fp, const struct flow *f, const struct explain_log *l,
+                        const char *protocol)
 {
 	char name[32];
 	const struct side *c = &l->side[DIR_CLIENT], *s = &l->side[DIR_SERVER];
@@ -653,23 +679,95 @@ static void explain_udp(FILE *fp, const struct explain_log *l, const char *proto
 		say(fp,
 		    "The application must do what UDP does not: match answers to requests, notice "
 		    "losses and resend.");
-	if (!s->packets)
+	const struct icmp_error_entry *closed = icmp_find_error(f, "port-unreachable");
+	if (closed) {
+		char from[IP_ADDR_STRLEN];
+		ip_addr_format(&closed->from, from, sizeof from);
+		say(fp,
+		    "Nothing listens on that port: %s answered %s with ICMP%s port unreachable "
+		    "(%" PRIu32 " time%s). That is UDP's way of refusing, as a TCP RST refuses a "
+		    "SYN: the error is a separate ICMP message that quotes the datagram's headers, "
+		    "and it is listed with this session (icmp_errors).",
+		    from, closed->answers == DIR_CLIENT ? "the client" : "the server",
+		    closed->from.version == 6 ? "v6" : "", closed->count,
+		    closed->count == 1 ? "" : "s");
+	} else if (!s->packets) {
 		say(fp, "The server never answered: the datagram was lost, filtered, or nothing "
 		        "listens there (a closed UDP port usually answers with ICMP port "
-		        "unreachable, which is not part of this session).");
+		        "unreachable; none was seen for this session).");
+	}
+}
+
+/* Errors other than a UDP port's refusal: what the network said about the
+ * session's packets. */
+static void explain_icmp_errors(FILE *fp, const struct flow *f)
+{
+	if (!f->icmp)
+		return;
+	for (unsigned i = 0; i < f->icmp->n_errors; i++) {
+		const struct icmp_error_entry *x = &f->icmp->errors[i];
+		const char *name = icmp_error_name(x);
+		char from[IP_ADDR_STRLEN];
+		if (f->proto == TRANSPORT_UDP && !strcmp(name, "port-unreachable"))
+			continue; /* said above */
+		ip_addr_format(&x->from, from, sizeof from);
+		say(fp,
+		    "ICMP %s (type %u code %u) came back from %s about the %s's packets "
+		    "(%" PRIu32 " time%s): a router or the destination host reports why it did "
+		    "not deliver them (or, for a redirect, a better route).",
+		    name, x->type, x->code, from, x->answers == DIR_CLIENT ? "client" : "server",
+		    x->count, x->count == 1 ? "" : "s");
+	}
+}
+
+/* An ICMP query session: ping and friends. */
+static void explain_icmp(FILE *fp, const struct flow *f, const struct explain_log *l)
+{
+	const struct icmp_state *s = f->icmp;
+	const struct side *c = &l->side[DIR_CLIENT], *sv = &l->side[DIR_SERVER];
+	say(fp,
+	    "ICMP%s: %" PRIu64 " message%s from the client, %" PRIu64 " from the server. ICMP "
+	    "has no ports and no connection: a request (echo, the message ping sends) carries an "
+	    "identifier and a sequence number, and the reply copies both, so the sender can "
+	    "match each answer to its request and time the round trip.",
+	    f->ip_version == 6 ? "v6" : "", c->packets, c->packets == 1 ? "" : "s", sv->packets);
+	if (!s || !s->session)
+		return;
+	if (s->rtt_count)
+		say(fp,
+		    "%" PRIu64 " request%s, %" PRIu64
+		    " repl%s; round trip %.3f ms at best, %.3f ms "
+		    "on average, %.3f ms at worst.",
+		    s->requests, s->requests == 1 ? "" : "s", s->replies,
+		    s->replies == 1 ? "y" : "ies", (double)s->rtt_min / 1000.0,
+		    (double)s->rtt_sum / 1000.0 / (double)s->rtt_count,
+		    (double)s->rtt_max / 1000.0);
+	uint64_t lost = s->n_pending + s->pending_dropped;
+	if (lost)
+		say(fp,
+		    "%" PRIu64
+		    " request%s got no reply: lost, filtered (many firewalls drop ping), "
+		    "or still under way when the capture ended.",
+		    lost, lost == 1 ? "" : "s");
 }
 
 static void explain_text(const struct explain_ctx *x, FILE *fp, const struct flow *f,
                          const struct explain_log *l, const char *protocol)
 {
 	fprintf(fp, "%sWhat happened:%s\n", paint(x, C_BOLD), paint(x, C_RESET));
+	if (l->icmp) {
+		explain_icmp(fp, f, l);
+		explain_icmp_errors(fp, f);
+		return;
+	}
 	if (l->tcp) {
 		explain_opening(fp, f, l);
 		explain_data(fp, f, l);
 		explain_close(fp, l);
 	} else {
-		explain_udp(fp, l, protocol);
+		explain_udp(fp, f, l, protocol);
 	}
+	explain_icmp_errors(fp, f);
 	explain_client_port(fp, f);
 }
 
@@ -777,7 +875,7 @@ static void svg_arrow(FILE *fp, const struct explain_log *l, const struct arrow 
 	                  : right                                      ? "c2s"
 	                                                               : "s2c";
 	char label[96];
-	arrow_label(a, l->tcp, protocol, label, sizeof label);
+	arrow_label(a, l, protocol, label, sizeof label);
 	fprintf(fp, "<text class=\"t\" x=\"8\" y=\"%u\">%.6f</text>\n", y + 4,
 	        (double)(a->ts - l->t0) / (double)USEC_PER_SEC);
 	fprintf(fp,

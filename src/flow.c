@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include "portolan/flow.h"
+#include "portolan/icmp.h"
 #include "portolan/ports.h"
 
 struct lru_list {
@@ -88,6 +89,7 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_end_fn on_
 		t->seed = 0x9e3779b97f4a7c15ULL;
 	t->on_end = on_end;
 	t->ctx = ctx;
+	t->next_serial = cfg->serial_first;
 	return t;
 }
 
@@ -124,7 +126,7 @@ static enum flow_class classify_timeout(const struct flow *f)
 {
 	if (f->ended)
 		return FLOW_CLASS_CLOSING;
-	if (f->proto == TRANSPORT_UDP)
+	if (f->proto != TRANSPORT_TCP)
 		return FLOW_CLASS_UDP;
 	bool established =
 	    f->ep[DIR_CLIENT].state == EP_ESTABLISHED ||
@@ -194,6 +196,7 @@ void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason why)
 	if (t->on_end)
 		t->on_end(f, why, t->ctx);
 	free(f->explain); /* a log the end callback did not draw */
+	icmp_release(f);
 	free(f);
 }
 
@@ -204,6 +207,12 @@ static bool sender_is_server(const struct packet *p, uint8_t *basis)
 	if (p->ip_proto == TRANSPORT_TCP && (p->tcp_flags & TCP_SYN) && !(p->tcp_flags & TCP_RST)) {
 		*basis = BASIS_HANDSHAKE; /* the SYN's sender; a SYN-ACK's receiver */
 		return (p->tcp_flags & TCP_ACK) != 0;
+	}
+	if (transport_is_icmp(p->ip_proto)) {
+		/* the type tells, as a port would: the requester is the client */
+		const struct icmp_type_info *ti = icmp_type_info(p->ip_version, p->icmp_type);
+		*basis = BASIS_PORT;
+		return ti && ti->kind == ICMP_KIND_REPLY;
 	}
 	bool src_known = port_service(p->ip_proto, p->sport) != NULL;
 	bool dst_known = port_service(p->ip_proto, p->dport) != NULL;
@@ -270,7 +279,8 @@ static struct flow *create(struct flow_table *t, uint32_t h, const struct packet
 	f->port[sender] = p->sport;
 	f->addr[dir_other(sender)] = p->dst;
 	f->port[dir_other(sender)] = p->dport;
-	f->serial = t->next_serial++;
+	f->serial = t->next_serial;
+	t->next_serial += t->cfg.serial_step ? t->cfg.serial_step : 1;
 	f->ts_first = f->ts_last = p->ts;
 	f->handshake_rtt_us = -1;
 	for (int d = 0; d < 2; d++) {
@@ -281,7 +291,7 @@ static struct flow *create(struct flow_table *t, uint32_t h, const struct packet
 
 	f->hash_next = t->buckets[h & t->bucket_mask];
 	t->buckets[h & t->bucket_mask] = f;
-	lru_append(t, f, p->ip_proto == TRANSPORT_UDP ? FLOW_CLASS_UDP : FLOW_CLASS_TCP_OPENING);
+	lru_append(t, f, p->ip_proto == TRANSPORT_TCP ? FLOW_CLASS_TCP_OPENING : FLOW_CLASS_UDP);
 	t->stats.created++;
 	t->stats.active++;
 	if (t->stats.active > t->stats.max_active)
@@ -428,10 +438,12 @@ void flow_update(struct flow_table *t, struct flow *f, const struct packet *p, e
 	if (f->proto == TRANSPORT_TCP) {
 		tcp_state_update(f, dir, p);
 		f->ended = tcp_closed(f);
-	} else {
+	} else if (f->proto == TRANSPORT_UDP) {
 		/* Zeek's UDP analyzer: a side that sent is active; D/d once */
 		f->ep[dir].state = EP_UDP_ACTIVE;
 		flow_history_check(f, dir, 'D');
+	} else {
+		f->ep[dir].state = EP_UDP_ACTIVE; /* ICMP: Zeek adds no letters */
 	}
 	lru_unlink(t, f);
 	lru_append(t, f, classify_timeout(f));
@@ -533,6 +545,8 @@ const char *flow_conn_state(const struct flow *f)
 {
 	if (f->proto == TRANSPORT_TCP)
 		return tcp_conn_state(f);
+	if (f->proto != TRANSPORT_UDP)
+		return "OTH"; /* Zeek's conn_state for ICMP */
 	bool o = f->ep[DIR_CLIENT].state == EP_UDP_ACTIVE;
 	bool r = f->ep[DIR_SERVER].state == EP_UDP_ACTIVE;
 	if (o)

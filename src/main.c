@@ -21,6 +21,7 @@
 #include "portolan/pipeline.h"
 #include "portolan/report.h"
 #include "portolan/teach.h"
+#include "portolan/workers.h"
 
 #define MAX_FILES 64
 
@@ -42,6 +43,9 @@ struct options {
 	bool nids_streams_set;  /* --nids-streams likewise */
 	const char *drop_user;  /* -Z USER */
 	unsigned damaged_files; /* of several -r files, those that ended in an error */
+	unsigned workers;       /* --workers: 1 keeps everything in this process */
+	bool workers_discard;   /* --workers-discard (bench): the reader's own ceiling */
+	bool per_file;          /* --per-file: each -r file an independent job */
 	struct pipeline_config pipeline;
 };
 
@@ -102,6 +106,10 @@ static void usage(FILE *fp)
 	    "                     always or never\n"
 	    "  --report FILE.html one self-contained page: summary, charts, findings,\n"
 	    "                     a TCP ladder beside a UDP exchange, the session table\n"
+	    "  --workers N|auto   N worker processes (default 1; auto: one per CPU), each\n"
+	    "                     owning the flows of a share of the address pairs; live\n"
+	    "                     through an AF_PACKET fanout group, offline fed by the reader\n"
+	    "  --per-file         with --workers: each -r file an independent job\n"
 	    "  --port N|NAME      what a port is: its class, what runs there, cleartext or not\n"
 	    "  --ports            the built-in port table\n"
 	    "  --version          print the version\n"
@@ -128,6 +136,9 @@ enum long_only {
 	OPT_COLOR,
 	OPT_REPORT,
 	OPT_MEMCAP,
+	OPT_WORKERS,
+	OPT_WORKERS_DISCARD,
+	OPT_PER_FILE,
 };
 
 static const struct option long_options[] = {
@@ -151,6 +162,9 @@ static const struct option long_options[] = {
     {"colour", required_argument, NULL, OPT_COLOR},
     {"report", required_argument, NULL, OPT_REPORT},
     {"memcap", required_argument, NULL, OPT_MEMCAP},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"workers-discard", no_argument, NULL, OPT_WORKERS_DISCARD}, /* bench only */
+    {"per-file", no_argument, NULL, OPT_PER_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -296,6 +310,21 @@ static int parse_long_option(struct options *o, int c, const char *arg)
 			    "--memcap wants a size of at least 16M, e.g. 512M or 2G (got '%s')",
 			    arg);
 		return 0;
+	case OPT_WORKERS:
+		if (!strcmp(arg, "auto"))
+			o->workers = workers_auto();
+		else if (!parse_number(arg, 1, WORKERS_MAX, &v))
+			return fail("--workers wants a number from 1 to 64 or auto (got '%s')",
+			            arg);
+		else
+			o->workers = (unsigned)v;
+		return 0;
+	case OPT_WORKERS_DISCARD:
+		o->workers_discard = true;
+		return 0;
+	case OPT_PER_FILE:
+		o->per_file = true;
+		return 0;
 	case OPT_REPORT:
 		o->report_path = arg;
 		o->pipeline.explain.on = true; /* the report's ladders */
@@ -387,16 +416,42 @@ static int build_filter(struct options *o, int argc, char **argv)
 	return 0;
 }
 
-/* Every cap derives from --memcap, except those set explicitly. */
+/* Every cap derives from --memcap, except those set explicitly.  They are
+ * for the whole run: with --workers N each worker gets an Nth. */
 static void apply_memcap(struct options *o)
 {
 	size_t max_flows = o->pipeline.flow.max_flows;
 	int nids_streams = o->pipeline.stream.nids_streams;
-	memcap_apply(&o->pipeline, o->memcap ? o->memcap : MEMCAP_DEFAULT);
+	unsigned n = o->workers > 1 ? o->workers : 1;
+	memcap_apply(&o->pipeline, (o->memcap ? o->memcap : MEMCAP_DEFAULT) / n);
 	if (o->max_flows_set)
-		o->pipeline.flow.max_flows = max_flows;
+		o->pipeline.flow.max_flows = max_flows / n ? max_flows / n : 1;
 	if (o->nids_streams_set)
-		o->pipeline.stream.nids_streams = nids_streams;
+		o->pipeline.stream.nids_streams =
+		    nids_streams / (int)n > 16 ? nids_streams / (int)n : 16;
+}
+
+/* What cannot work with several worker processes. */
+static int check_workers(const struct options *o)
+{
+	if (o->workers <= 1 && o->per_file)
+		return fail("%s", "--per-file needs --workers N (N > 1)");
+	if (o->workers <= 1)
+		return o->workers_discard
+		           ? fail("%s", "--workers-discard needs --workers N (N > 1)")
+		           : 0;
+	if (o->per_file && (o->live.iface || o->workers_discard || o->max_packets))
+		return fail("%s", "--per-file is for -r files, without -c or --workers-discard");
+	if (o->report_path)
+		return fail("%s",
+		            "--report needs every session in one process: not with --workers");
+	if (o->pipeline.explain.on)
+		return fail("%s", "--explain draws in one process: not with --workers");
+	if (o->live.iface && o->max_packets)
+		return fail("%s", "-c counts packets in one process: not with -i and --workers");
+	if (o->workers_discard && o->live.iface)
+		return fail("%s", "--workers-discard is for reading files");
+	return 0;
 }
 
 /* -Z USER: once the capture and the output are open, root is not needed:
@@ -465,6 +520,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 	}
 	if (o->n_files && o->live.iface)
 		return fail("%s", "use either -r or -i, not both");
+	int rc = check_workers(o);
+	if (rc)
+		return rc;
 	apply_memcap(o);
 	if (o->pipeline.explain.on && o->json && !o->output_path)
 		return fail("%s", "--explain draws on stdout: write JSON records with -o FILE");
@@ -611,6 +669,29 @@ static void print_live_drops(struct capture *cap)
 		        (unsigned long long)ifdrop);
 }
 
+/* --workers N: the same run over N worker processes (workers.c). */
+static int run_workers(const struct options *o)
+{
+	struct workers_config wc = {
+	    .n = o->workers,
+	    .discard = o->workers_discard,
+	    .per_file = o->per_file,
+	    .files = o->files,
+	    .n_files = o->n_files,
+	    .live = o->live.iface ? &o->live : NULL,
+	    .filter = o->filter,
+	    .max_packets = o->max_packets,
+	    .output_path = o->output_path,
+	    .json = o->json || o->output_path,
+	    .verbose = o->verbose,
+	    .color = o->pipeline.explain.color,
+	    .drop_user = o->drop_user,
+	    .drop_privileges = drop_privileges,
+	    .pipeline = o->pipeline,
+	};
+	return workers_run(&wc);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -627,6 +708,11 @@ int main(int argc, char **argv)
 		if (capture_list_interfaces(stdout, err, sizeof err) < 0)
 			return fail("%s", err);
 		return 0;
+	}
+	if (o.workers > 1) {
+		rc = run_workers(&o);
+		free(o.filter);
+		return rc;
 	}
 	if ((o.live.iface
 	         ? capture_open_live(&cap, &o.live, o.filter, err, sizeof err)

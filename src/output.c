@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "portolan/exchange.h"
+#include "portolan/icmp.h"
 #include "portolan/output.h"
 #include "portolan/record.h"
 
@@ -121,13 +122,16 @@ static const struct emitter_ops text_detail_ops = {
 static void write_text(struct output *o, const struct flow *f)
 {
 	record_text_line(o->fp, f, o->color);
-	if (!o->verbose || !f->dissector || !f->dissector->emit)
+	if (!o->verbose)
 		return;
 	struct text_detail t = {.fp = o->fp};
 	struct emitter e = {&text_detail_ops, &t};
-	emit_object_begin(&e, f->dissector->name);
-	f->dissector->emit(f->dstate, &e);
-	emit_object_end(&e);
+	if (f->dissector && f->dissector->emit) {
+		emit_object_begin(&e, f->dissector->name);
+		f->dissector->emit(f->dstate, &e);
+		emit_object_end(&e);
+	}
+	icmp_emit(&e, f); /* an ICMP session's object, a flow's icmp_errors */
 }
 
 static void write_json(struct output *o, struct flow *f, const char *end_reason)
@@ -152,6 +156,8 @@ void output_session(struct output *o, struct flow *f, const char *end_reason)
 	else
 		write_text(o, f);
 	o->records++;
+	if (o->record_done)
+		o->record_done(o->record_done_arg);
 }
 
 /* A cross-flow record (portolan/exchange.h): JSON, or one text line such as
@@ -189,6 +195,8 @@ void output_exchange(struct output *o, const struct exchange_record *x)
 		}
 	}
 	o->records++;
+	if (o->record_done)
+		o->record_done(o->record_done_arg);
 }
 
 void output_json_record(struct output *o, void (*fn)(struct emitter *e, const void *arg),

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "portolan/exchange.h"
+#include "portolan/icmp.h"
 #include "portolan/pipeline.h"
 #include "portolan/report.h"
 
@@ -103,6 +104,10 @@ static void count_decode(struct pipeline *pl, enum decode_status st, const struc
 static void transport_payload(struct pipeline *pl, struct flow *f, enum direction dir,
                               const struct packet *p)
 {
+	if (transport_is_icmp(f->proto)) {
+		icmp_session_packet(f, dir, p, &pl->counters);
+		return;
+	}
 	if (f->proto == TRANSPORT_UDP) {
 		dissect_datagram(&pl->dissect, f, dir, p->ts, p->payload, p->payload_len,
 		                 p->payload_len < p->payload_wire_len);
@@ -128,6 +133,20 @@ static void to_flow(struct pipeline *pl, const struct packet *p)
 	transport_payload(pl, f, dir, p);
 }
 
+/* ICMP: a query or reply goes to its session's flow like any transport; an
+ * error to the flow of the datagram it quotes (never making one); the rest
+ * is counted. */
+static void handle_icmp(struct pipeline *pl, const struct packet *p)
+{
+	const struct icmp_type_info *ti = icmp_type_info(p->ip_version, p->icmp_type);
+	if (p->icmp_query)
+		to_flow(pl, p);
+	else if (ti && ti->kind == ICMP_KIND_ERROR)
+		icmp_error_packet(pl->flows, p, &pl->counters);
+	else
+		icmp_count_other(p, &pl->counters);
+}
+
 /* Decoded IP: a transport we track goes to its flow; a fragment is held
  * until its datagram is whole, which is then decoded again. */
 static void handle_ip(struct pipeline *pl, enum decode_status st, struct packet *p)
@@ -148,6 +167,8 @@ static void handle_ip(struct pipeline *pl, enum decode_status st, struct packet 
 	}
 	if (st == DECODE_OK && (p->ip_proto == TRANSPORT_TCP || p->ip_proto == TRANSPORT_UDP))
 		to_flow(pl, p);
+	else if (st == DECODE_OK && transport_is_icmp(p->ip_proto))
+		handle_icmp(pl, p);
 }
 
 void pipeline_packet(struct pipeline *pl, int linktype, usec_t ts, const uint8_t *data,

@@ -5,6 +5,7 @@
 
 #include "portolan/community_id.h"
 #include "portolan/dissect.h"
+#include "portolan/icmp.h"
 #include "portolan/json.h"
 #include "portolan/ports.h"
 #include "portolan/record.h"
@@ -26,8 +27,13 @@ static void emit_endpoint(struct emitter *e, const char *key, const struct flow 
 	char ip[IP_ADDR_STRLEN];
 	emit_object_begin(e, key);
 	emit_str(e, "ip", ip_addr_format(&f->addr[side], ip, sizeof ip));
-	emit_int(e, "port", f->port[side]);
-	emit_str(e, "port_class", port_class(f->port[side]));
+	if (transport_is_icmp(f->proto)) { /* no ports: the identifier is in "icmp" */
+		emit_null(e, "port");
+		emit_null(e, "port_class");
+	} else {
+		emit_int(e, "port", f->port[side]);
+		emit_str(e, "port_class", port_class(f->port[side]));
+	}
 	if (f->has_mac) {
 		char mac[18];
 		const uint8_t *m = f->mac[side];
@@ -107,10 +113,16 @@ static void emit_common(struct emitter *e, const struct flow *f, const char *end
 	emit_number(e, "duration", seconds(f->ts_last - f->ts_first), 6);
 	record_uid(f, buf, sizeof buf);
 	emit_str(e, "uid", buf);
-	community_id_v1(buf, sizeof buf, 0, f->proto, &f->addr[DIR_CLIENT], f->port[DIR_CLIENT],
-	                &f->addr[DIR_SERVER], f->port[DIR_SERVER]);
+	if (transport_is_icmp(f->proto))
+		icmp_community_id(f, buf, sizeof buf);
+	else
+		community_id_v1(buf, sizeof buf, 0, f->proto, &f->addr[DIR_CLIENT],
+		                f->port[DIR_CLIENT], &f->addr[DIR_SERVER], f->port[DIR_SERVER]);
 	emit_str(e, "community_id", buf);
-	emit_str(e, "transport", f->proto == TRANSPORT_TCP ? "tcp" : "udp");
+	emit_str(e, "transport",
+	         f->proto == TRANSPORT_TCP   ? "tcp"
+	         : f->proto == TRANSPORT_UDP ? "udp"
+	                                     : "icmp");
 	emit_int(e, "ip_version", f->ip_version);
 	emit_endpoint(e, "client", f, DIR_CLIENT);
 	emit_endpoint(e, "server", f, DIR_SERVER);
@@ -136,6 +148,7 @@ static void emit_common(struct emitter *e, const struct flow *f, const char *end
 	}
 	emit_str(e, "end_reason", end_reason);
 	emit_alerts(e, f);
+	icmp_emit(e, f); /* "icmp" (a session), "icmp_errors" (any flow) */
 }
 
 void record_emit(struct emitter *e, const struct flow *f, const char *end_reason,
@@ -162,7 +175,9 @@ static void format_endpoint(char *out, size_t n, const struct flow *f, enum dire
 {
 	char ip[IP_ADDR_STRLEN];
 	ip_addr_format(&f->addr[side], ip, sizeof ip);
-	if (f->addr[side].version == 6)
+	if (transport_is_icmp(f->proto))
+		snprintf(out, n, "%s", ip);
+	else if (f->addr[side].version == 6)
 		snprintf(out, n, "[%s]:%u (%s)", ip, f->port[side], port_class(f->port[side]));
 	else
 		snprintf(out, n, "%s:%u (%s)", ip, f->port[side], port_class(f->port[side]));
@@ -199,15 +214,23 @@ void record_text_line(FILE *fp, const struct flow *f, bool color)
 	format_endpoint(server, sizeof server, f, DIR_SERVER);
 	if (f->dissector && f->dissector->summarize)
 		f->dissector->summarize(f->dstate, summary, sizeof summary);
+	if (f->icmp) { /* an ICMP session's counts, or the errors a flow drew */
+		size_t used = strnlen(summary, sizeof summary);
+		if (used + 2 < sizeof summary) {
+			if (used)
+				summary[used++] = ' ';
+			icmp_summarize(f, summary + used, sizeof summary - used);
+		}
+	}
 	if (strnlen(summary, sizeof summary) > TEXT_SUMMARY_MAX) /* one line stays one line */
 		memcpy(summary + TEXT_SUMMARY_MAX - 3, "...", 4);
 	text_sanitize(summary, strnlen(summary, sizeof summary), safe, sizeof safe);
 	const char *state = flow_conn_state(f);
 	const char *state_color = state_is_bad(state) ? TC_BAD : TC_GOOD;
-	fprintf(fp, "%s %-36s -> %-36s %s%-11s%s %s%-6s%s %8.3fs%s%s",
-	        f->proto == TRANSPORT_TCP ? "TCP" : "UDP", client, server, color ? TC_PROTO : "",
-	        dissect_protocol(f), color ? TC_RESET : "", color ? state_color : "", state,
-	        color ? TC_RESET : "", seconds(f->ts_last - f->ts_first), safe[0] ? " " : "", safe);
+	fprintf(fp, "%s %-36s -> %-36s %s%-11s%s %s%-6s%s %8.3fs%s%s", transport_label(f->proto),
+	        client, server, color ? TC_PROTO : "", dissect_protocol(f), color ? TC_RESET : "",
+	        color ? state_color : "", state, color ? TC_RESET : "",
+	        seconds(f->ts_last - f->ts_first), safe[0] ? " " : "", safe);
 	text_alerts(fp, f, color);
 	fputc('\n', fp);
 }

@@ -127,21 +127,22 @@ static void consider_example(struct example *x, const struct flow *f, const char
 	char c[64], s[64];
 	endpoint_text(c, sizeof c, f, DIR_CLIENT);
 	endpoint_text(s, sizeof s, f, DIR_SERVER);
-	snprintf(x->title, sizeof x->title, "%s %s:%u -> %s:%u (%s)",
-	         f->proto == TRANSPORT_TCP ? "TCP" : "UDP", c, f->port[DIR_CLIENT], s,
-	         f->port[DIR_SERVER], protocol);
+	snprintf(x->title, sizeof x->title, "%s %s:%u -> %s:%u (%s)", transport_label(f->proto), c,
+	         f->port[DIR_CLIENT], s, f->port[DIR_SERVER], protocol);
 }
 
 void report_session(struct report *r, const struct flow *f, const char *protocol)
 {
 	if (f->proto == TRANSPORT_TCP)
 		r->tcp++;
-	else
+	else if (f->proto == TRANSPORT_UDP)
 		r->udp++;
-	r->server_class[class_index(f->port[DIR_SERVER])]++;
-	r->client_class[class_index(f->port[DIR_CLIENT])]++;
-	consider_example(f->proto == TRANSPORT_TCP ? &r->tcp_example : &r->udp_example, f,
-	                 protocol);
+	if (!transport_is_icmp(f->proto)) { /* ICMP has no ports and no ladder example */
+		r->server_class[class_index(f->port[DIR_SERVER])]++;
+		r->client_class[class_index(f->port[DIR_CLIENT])]++;
+		consider_example(f->proto == TRANSPORT_TCP ? &r->tcp_example : &r->udp_example, f,
+		                 protocol);
+	}
 	if (r->n_rows >= REPORT_MAX_ROWS) {
 		r->rows_dropped++;
 		return;
@@ -388,7 +389,7 @@ static void write_findings(FILE *fp, const struct report *r)
 		shown++;
 		fputs("<div class=\"finding\"><p><b>", fp);
 		html_text(fp, w->protocol);
-		fprintf(fp, "</b> %s ", w->transport == TRANSPORT_TCP ? "TCP" : "UDP");
+		fprintf(fp, "</b> %s ", transport_label(w->transport));
 		html_text(fp, w->client);
 		fprintf(fp, ":%u &rarr; ", w->client_port);
 		html_text(fp, w->server);
@@ -456,7 +457,7 @@ static void write_row(FILE *fp, const struct row *w)
 {
 	fputs("<tr><td>", fp);
 	html_text(fp, w->uid);
-	fprintf(fp, "</td><td>%s</td><td>", w->transport == TRANSPORT_TCP ? "TCP" : "UDP");
+	fprintf(fp, "</td><td>%s</td><td>", transport_label(w->transport));
 	html_text(fp, w->client);
 	fprintf(fp, "</td><td class=\"n\">%u</td><td>", w->client_port);
 	html_text(fp, w->server);

@@ -902,16 +902,19 @@ static void test_unsupported_transports(void **state)
 	(void)state;
 	struct packet p;
 	struct buf ip = {.n = 0};
-	put_ipv4(&ip, 1, 8, 9, 0); /* ICMP echo */
+	put_ipv4(&ip, 1, 8, 9, 0); /* ICMP echo: decoded now (tests/test_icmp.c has more) */
 	put32(&ip, 0x08000000);
 	put32(&ip, 0x00010001);
 	struct buf f = ethernet(0x0800, &ip);
-	assert_int_equal(decode(LINK_ETHERNET, &f, &p), DECODE_UNSUPPORTED);
+	assert_int_equal(decode(LINK_ETHERNET, &f, &p), DECODE_OK);
 	assert_int_equal(p.ip_version, 4);
 	assert_int_equal(p.ip_proto, 1);
 	assert_memory_equal(p.src.b, SRC4, 4);
-	assert_int_equal(p.payload_len, 8);
-	assert_int_equal(p.payload[0], 8);
+	assert_int_equal(p.icmp_type, 8);
+	assert_true(p.icmp_query);
+	assert_int_equal(p.sport, 1);
+	assert_int_equal(p.icmp_seq, 1);
+	assert_int_equal(p.payload_len, 0);
 	assert_int_equal(p.error, DERR_NONE);
 
 	ip.n = 0;
@@ -921,11 +924,20 @@ static void test_unsupported_transports(void **state)
 	assert_int_equal(p.ip_proto, 47);
 
 	ip.n = 0;
-	put_ipv6(&ip, 58, 8); /* ICMPv6 */
+	put_ipv6(&ip, 58, 8); /* ICMPv6 echo request */
 	put32(&ip, 0x80000000);
 	put32(&ip, 0);
-	assert_int_equal(decode(LINK_RAW, &ip, &p), DECODE_UNSUPPORTED);
+	assert_int_equal(decode(LINK_RAW, &ip, &p), DECODE_OK);
 	assert_int_equal(p.ip_proto, 58);
+	assert_int_equal(p.icmp_type, 128);
+	assert_int_equal(p.payload_len, 0);
+
+	ip.n = 0;
+	put_ipv6(&ip, 1, 8); /* ICMPv4 over IPv6: nobody's protocol */
+	put32(&ip, 0x08000000);
+	put32(&ip, 0);
+	assert_int_equal(decode(LINK_RAW, &ip, &p), DECODE_UNSUPPORTED);
+	assert_int_equal(p.ip_proto, 1);
 	assert_int_equal(p.payload_len, 8);
 }
 

@@ -53,6 +53,12 @@ void capture_break(struct capture *c);
 /* Live only: kernel drop counters; false when unavailable. */
 bool capture_drops(struct capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
+/* Live only (--workers): the capture socket, to join a fanout group; and
+ * throwing away what was queued on it before it joined.  -1 / no-op when
+ * not live. */
+int capture_live_fd(struct capture *c);
+void capture_live_discard(struct capture *c);
+
 void capture_close(struct capture *c);
 
 /* Prints the interfaces libpcap can capture on (-D). Returns 0 or -1. */

@@ -35,7 +35,7 @@ enum decode_status {
 	DECODE_OK = 0,      /* an IP packet with its transport decoded */
 	DECODE_FRAGMENT,    /* an IP fragment: see frag_* fields */
 	DECODE_NOT_IP,      /* ARP, LLDP, STP...: counted, nothing to do */
-	DECODE_UNSUPPORTED, /* IP, but a transport we do not track (ICMP, ESP...) */
+	DECODE_UNSUPPORTED, /* IP, but a transport we do not track (ESP, GRE...) */
 	DECODE_MALFORMED,   /* a header that lies (bad lengths, bad version) */
 };
 
@@ -55,6 +55,7 @@ enum decode_error {
 	DERR_UDP_BAD_LENGTH,
 	DERR_TOO_MANY_ENCAPSULATIONS,
 	DERR_IPV6_TOO_MANY_EXTENSIONS,
+	DERR_ICMP_TRUNCATED,
 	DERR_COUNT
 };
 const char *decode_error_name(enum decode_error e);
@@ -118,7 +119,15 @@ struct packet {
 	uint32_t seq, ack;
 	uint16_t window;
 	uint16_t urg_ptr;
-	uint8_t tcp_wscale;      /* window scale option in a SYN, 0xff if absent */
+	uint8_t tcp_wscale; /* window scale option in a SYN, 0xff if absent */
+	/* ICMP (over IPv4) and ICMPv6 (over IPv6): type and code; for the
+	 * query/reply types (echo, timestamp...) sport = dport = the
+	 * identifier and icmp_seq the sequence number, so the flow table keys
+	 * them by address pair and identifier.  payload is what follows the
+	 * 8-byte header: the echo data, or an error's quoted datagram. */
+	uint8_t icmp_type, icmp_code;
+	uint16_t icmp_seq;
+	bool icmp_query;         /* a query/reply type: sport/dport hold the id */
 	const uint8_t *payload;  /* transport payload as captured */
 	size_t payload_len;      /* captured payload bytes */
 	size_t payload_wire_len; /* payload bytes per the headers (>= payload_len) */

@@ -37,7 +37,7 @@ enum detected_by { DETECTED_NONE = 0, DETECTED_PAYLOAD, DETECTED_PORT };
 enum flow_class {
 	FLOW_CLASS_TCP_OPENING = 0, /* TCP, not established: short timeout */
 	FLOW_CLASS_TCP_ESTABLISHED,
-	FLOW_CLASS_UDP,
+	FLOW_CLASS_UDP,     /* and ICMP sessions, on the same timeout */
 	FLOW_CLASS_CLOSING, /* closed or reset: waits the close delay */
 	FLOW_CLASS_COUNT
 };
@@ -68,6 +68,7 @@ struct flow_stream;  /* TCP reassembly state of both directions (stream.c) */
 struct byte_buffer;  /* bytes a dissector has not consumed yet, or probe bytes */
 struct expect_entry; /* an expectation that made a flow (dissect.h) */
 struct explain_log;  /* --explain's packet log (explain.c) */
+struct icmp_state;   /* ICMP session and error state (icmp.c) */
 
 struct flow {
 	struct flow *hash_next;
@@ -76,7 +77,7 @@ struct flow {
 	uint8_t lru_class;
 
 	uint8_t ip_version;
-	uint8_t proto; /* TRANSPORT_TCP or TRANSPORT_UDP */
+	uint8_t proto; /* TRANSPORT_TCP, TRANSPORT_UDP, TRANSPORT_ICMP or TRANSPORT_ICMPV6 */
 	uint8_t direction_basis;
 	bool flipped;           /* the first packet came from the server: '^' */
 	bool ended;             /* closed: waiting only for the close delay */
@@ -103,6 +104,7 @@ struct flow {
 
 	uint32_t alerts; /* bit per enum alert */
 	bool snap_truncated;
+	bool explain_refused; /* --explain over its session cap: never logged */
 	uint64_t missed_bytes[2];
 
 	/* classification and the owning dissector */
@@ -129,7 +131,8 @@ struct flow {
 	struct expect_entry *expect_slot;
 	/* --explain: the packets logged for the ladder (explain.c) */
 	struct explain_log *explain;
-	bool explain_refused; /* over the session cap: never logged */
+	/* ICMP: a query session's counts, and errors about this flow (icmp.c) */
+	struct icmp_state *icmp;
 };
 
 _Static_assert(sizeof(struct flow) <= 512, "keep the per-flow core struct small");
@@ -140,6 +143,9 @@ struct flow_config {
 	usec_t tcp_established_timeout; /* 5 min */
 	usec_t udp_timeout;             /* 60 s */
 	usec_t close_delay;             /* 5 s after FIN/RST closes, as Zeek's tcp_close_delay */
+	/* creation serials (the uid) run first, first + step, ...: --workers
+	 * gives each worker its own residue so uids stay unique (step 0 = 1) */
+	uint64_t serial_first, serial_step;
 };
 void flow_config_default(struct flow_config *cfg);
 

@@ -23,6 +23,10 @@ struct output {
 	bool color;   /* text: ANSI colours (set by the caller after output_open) */
 	struct json_writer jw;
 	uint64_t records;
+	/* --workers: called after each whole record, so a worker can pass it
+	 * on to the one writer (portolan/workers.h); NULL otherwise */
+	void (*record_done)(void *arg);
+	void *record_done_arg;
 };
 
 /* path NULL or "-" means stdout.  Returns 0, or -1 with err filled. */

@@ -30,7 +30,26 @@ int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b);
 typedef uint64_t usec_t;
 #define USEC_PER_SEC 1000000ULL
 
-enum transport { TRANSPORT_TCP = 6, TRANSPORT_UDP = 17 };
+/* IP protocol numbers of the transports that make flows.  ICMP and ICMPv6
+ * make query/reply sessions (echo...); both are "icmp" in the record. */
+enum transport {
+	TRANSPORT_ICMP = 1,
+	TRANSPORT_TCP = 6,
+	TRANSPORT_UDP = 17,
+	TRANSPORT_ICMPV6 = 58,
+};
+
+static inline bool transport_is_icmp(unsigned proto)
+{
+	return proto == TRANSPORT_ICMP || proto == TRANSPORT_ICMPV6;
+}
+
+/* "TCP", "UDP" or "ICMP", for the text views. */
+static inline const char *transport_label(unsigned proto)
+{
+	return proto == TRANSPORT_TCP ? "TCP" : proto == TRANSPORT_UDP ? "UDP" : "ICMP";
+}
+
 #define TRANSPORT_BIT_TCP 1u
 #define TRANSPORT_BIT_UDP 2u
 
