@@ -381,7 +381,7 @@ static enum decode_status decode_ipv4(struct decode_ctx *c, struct reader r, boo
 
 /* Extension headers we walk; ESP (50) and No Next Header (59) end the walk
  * like any transport: what follows them is opaque to us. */
-static bool ipv6_is_extension(uint8_t nh)
+bool ipv6_is_extension(uint8_t nh)
 {
 	switch (nh) {
 	case IPPROTO_NUM_HOPOPTS:
@@ -400,7 +400,7 @@ static bool ipv6_is_extension(uint8_t nh)
 
 /* Length of an extension header from its length byte: each type counts in
  * its own units. */
-static size_t ipv6_extension_length(uint8_t nh, uint8_t len_field)
+size_t ipv6_extension_length(uint8_t nh, uint8_t len_field)
 {
 	switch (nh) {
 	case IPPROTO_NUM_FRAGMENT:

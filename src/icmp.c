@@ -198,12 +198,6 @@ static enum icmp_quote_status quote_ipv4(struct reader r, struct icmp_quote *q)
 	return quote_transport(4, proto, r, q);
 }
 
-static bool quote_ipv6_extension(uint8_t nh)
-{
-	return nh == 0 || nh == 43 || nh == 44 || nh == 51 || nh == 60 || nh == 135 || nh == 139 ||
-	       nh == 140;
-}
-
 static enum icmp_quote_status quote_ipv6(struct reader r, struct icmp_quote *q)
 {
 	uint8_t first = rd_u8(&r);
@@ -219,7 +213,7 @@ static enum icmp_quote_status quote_ipv6(struct reader r, struct icmp_quote *q)
 	if (first >> 4 != 6)
 		return QUOTE_MALFORMED;
 	size_t used = 0; /* bytes of the payload the extensions take */
-	for (unsigned count = 0; quote_ipv6_extension(nh); count++) {
+	for (unsigned count = 0; ipv6_is_extension(nh); count++) {
 		if (count == QUOTE_MAX_EXTENSIONS)
 			return QUOTE_MALFORMED;
 		struct reader h = r;
@@ -228,9 +222,7 @@ static enum icmp_quote_status quote_ipv6(struct reader r, struct icmp_quote *q)
 		uint16_t offset_flags = rd_be16(&h); /* only meaningful in a fragment header */
 		if (!rd_ok(&h))
 			return QUOTE_TRUNCATED;
-		size_t len = nh == 44   ? 8
-		             : nh == 51 ? ((size_t)len_field + 2) * 4
-		                        : ((size_t)len_field + 1) * 8;
+		size_t len = ipv6_extension_length(nh, len_field);
 		used += len;
 		if (payload_len != 0 && used + QUOTE_TRANSPORT_BYTES > payload_len)
 			return QUOTE_MALFORMED;

@@ -153,6 +153,11 @@ enum decode_status decode_ip(const uint8_t *data, size_t len, struct packet *p);
 /* True when this link type can be decoded. */
 bool decode_linktype_supported(int linktype);
 
+/* IPv6 extension headers the decoder walks (also in the headers ICMPv6
+ * errors quote), and the length of one from its length byte. */
+bool ipv6_is_extension(uint8_t nh);
+size_t ipv6_extension_length(uint8_t nh, uint8_t len_field);
+
 /* The Internet checksum (RFC 1071) over data, folded, not inverted; start
  * is a partial sum to continue from. */
 uint32_t inet_checksum_add(uint32_t sum, const uint8_t *data, size_t len);
